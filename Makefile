@@ -1,0 +1,46 @@
+# Warden: `make run` serves the demo on http://127.0.0.1:8000, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB_FILE := warden.sqlite3
+
+.PHONY: run test lint format worker install clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@first=0; if [ -z "$$DATABASE_URL" ] && [ ! -f $(DB_FILE) ]; then first=1; fi; \
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0 && \
+	if [ $$first = 1 ] || [ -n "$$SEED" ]; then DEBUG=1 $(BIN)/python manage.py seed_demo; fi; \
+	echo ""; \
+	echo "Warden: http://127.0.0.1:8000  (demo logins, password: $${WARDEN_DEMO_PASSWORD:-warden-demo})"; \
+	echo "  lead     security lead in fraud-risk, nlp-platform, vision"; \
+	echo "  member   data scientist (triage) in the same teams"; \
+	echo "  viewer   read-only in the same teams"; \
+	echo "  outsider lead of its own team, partners (sees none of the above)"; \
+	echo ""; \
+	DEBUG=1 exec $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	$(BIN)/pytest -q -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict --config-file= scanners
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+worker: $(STAMP)
+	$(BIN)/celery -A governance worker -l info
+
+clean:
+	rm -rf $(VENV) $(DB_FILE) staticfiles .pytest_cache .mypy_cache .ruff_cache

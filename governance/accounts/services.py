@@ -1,0 +1,72 @@
+"""Writes for teams, memberships and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+from django.utils import timezone
+
+from governance.accounts.authentication import TOKEN_PREFIX, token_digest
+from governance.accounts.models import ApiToken, Membership, Role, Team
+from governance.lib.api_errors import ApplicationError
+
+
+def team_create(*, slug: str, name: str | None = None) -> Team:
+    team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    return team
+
+
+@transaction.atomic
+def membership_set(*, team: Team, user: AbstractUser, role: str) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError(f"unknown role {role!r}; use one of {', '.join(Role.values)}")
+    membership, _ = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def user_create(
+    *, username: str, email: str = "", password: str | None = None
+) -> tuple[AbstractUser, str]:
+    """Create a user; returns the user and the password (generated when not given)."""
+    password = password or secrets.token_urlsafe(15)
+    user = get_user_model().objects.create_user(username=username, email=email, password=password)
+    return user, password
+
+
+def api_token_create(
+    *,
+    team: Team,
+    name: str,
+    scope: str = ApiToken.Scope.READ,
+    expires_at: datetime | None = None,
+    created_by: AbstractUser | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token; returns the row and the raw token, which is never stored or shown again."""
+    if scope not in ApiToken.Scope.values:
+        raise ApplicationError(f"unknown scope {scope!r}; use read or write")
+    if not name.strip():
+        raise ApplicationError("a token needs a name")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        team=team,
+        name=name.strip(),
+        digest=token_digest(raw),
+        mask=f"{raw[:8]}…{raw[-4:]}",
+        scope=scope,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,182 @@
+"""``/api/v1/findings/``: list with filters, detail, triage (PATCH) and comments."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from governance.findings.models import Finding, FindingEvent, Severity, Status
+from governance.findings.services import finding_assign, finding_comment, finding_triage
+from governance.ingest.models import CATEGORY_CHOICES
+from governance.lib.api import ReadOrMemberWrite, TeamScopedMixin
+from governance.lib.api_errors import ApplicationError
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name")
+    team = serializers.CharField(source="team.slug")
+    version = serializers.CharField(source="version.version", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None)
+    tools = serializers.ListField(source="tool_list", child=serializers.CharField())
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id", "team", "model", "model_id", "version", "fingerprint", "category", "tool",
+            "tools", "rule_id", "title", "description", "severity", "raw_severity", "cvss_score",
+            "cvss_vector", "vuln_id", "aliases", "package", "package_version", "fixed_version",
+            "ecosystem", "purl", "file_path", "archive_member", "line", "byte_offset",
+            "metric_name", "metric_value", "metric_threshold", "comparator", "sample_count",
+            "failure_count", "atlas", "owasp", "references", "remediation", "status",
+            "first_seen", "last_seen", "resolved_at", "sla_due", "assignee", "first_scan_id",
+            "last_scan_id",
+        ]  # fmt: skip
+
+
+class FindingDetailSerializer(FindingSerializer):
+    class Meta(FindingSerializer.Meta):
+        fields = [*FindingSerializer.Meta.fields, "evidence"]
+
+
+class FindingEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FindingEvent
+        fields = [
+            "id",
+            "kind",
+            "actor",
+            "from_value",
+            "to_value",
+            "reason",
+            "scan_run_id",
+            "created_at",
+        ]
+
+    def get_actor(self, event: FindingEvent) -> str:
+        return event.actor.get_username() if event.actor_id else event.actor_label
+
+
+class TriageSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    assignee = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class CommentSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=10000)
+
+
+_CHOICES = {
+    "status": set(Status.values),
+    "severity": set(Severity.values),
+    "category": {c for c, _ in CATEGORY_CHOICES},
+}
+
+
+class FindingViewSet(
+    TeamScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    permission_classes = [IsAuthenticated, ReadOrMemberWrite]
+    http_method_names = ["get", "patch", "post", "head", "options"]
+
+    def get_serializer_class(self) -> Any:
+        return FindingDetailSerializer if self.action == "retrieve" else FindingSerializer
+
+    def base_queryset(self) -> Any:
+        qs = Finding.objects.select_related("model", "team", "version", "assignee")
+        if self.action != "list":
+            return qs
+        p = self.request.query_params
+        for name in ("status", "severity", "category"):
+            values = [v for v in p.getlist(name) for v in v.split(",") if v]
+            unknown = set(values) - _CHOICES[name]
+            if unknown:
+                allowed = ", ".join(sorted(_CHOICES[name]))
+                raise ApplicationError(f"unknown {name} {sorted(unknown)[0]!r}; use {allowed}")
+            if values:
+                qs = qs.filter(**{f"{name}__in": values})
+        if p.get("model"):
+            m = p["model"]
+            qs = qs.filter(model_id=int(m)) if m.isdigit() else qs.filter(model__name=m)
+        if p.get("version"):
+            qs = qs.filter(version__version=p["version"])
+        if p.get("team"):
+            qs = qs.filter(team__slug=p["team"])
+        if p.get("tool"):
+            qs = qs.filter(tools__contains=f",{p['tool']},")
+        if p.get("since"):
+            try:
+                since = parse_datetime(p["since"])
+            except ValueError:
+                since = None
+            if since is None:
+                raise ApplicationError("since must be an ISO 8601 date or date-time")
+            if timezone.is_naive(since):
+                since = timezone.make_aware(since, UTC)
+            qs = qs.filter(last_seen__gte=since)
+        return qs
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        ordering = self.request.query_params.get("ordering", "-id")
+        allowed = {
+            "id",
+            "-id",
+            "last_seen",
+            "-last_seen",
+            "sla_due",
+            "-sla_due",
+            "first_seen",
+            "-first_seen",
+        }
+        if ordering not in allowed:
+            raise ApplicationError(f"ordering must be one of {', '.join(sorted(allowed))}")
+        assert self.paginator is not None
+        self.paginator.ordering = (ordering, "-id") if "id" not in ordering else ordering  # type: ignore[attr-defined]
+        return super().paginate_queryset(queryset)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        finding = self.get_object()
+        form = TriageSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        if "status" not in data and "assignee" not in data:
+            raise ApplicationError("nothing to change: send status (with reason) or assignee")
+        if "status" in data:
+            finding = finding_triage(
+                finding=finding, actor=request.user, status=data["status"], reason=data["reason"]
+            )
+        if "assignee" in data:
+            finding = finding_assign(
+                finding=finding, actor=request.user, assignee_username=data["assignee"] or None
+            )
+        fresh = self.base_queryset().get(pk=finding.pk)
+        return Response(FindingDetailSerializer(fresh).data)
+
+    @action(detail=True, methods=["get", "post"])
+    def comments(self, request: Request, pk: str | None = None) -> Response:
+        finding = self.get_object()
+        if request.method == "GET":
+            events = finding.events.select_related("actor").order_by("created_at", "id")
+            return Response(FindingEventSerializer(events, many=True).data)
+        form = CommentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        event = finding_comment(
+            finding=finding, actor=request.user, text=form.validated_data["text"]
+        )
+        return Response(FindingEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        finding = self.get_object()
+        events = finding.events.select_related("actor").order_by("created_at", "id")
+        return Response(FindingEventSerializer(events, many=True).data)

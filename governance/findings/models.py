@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from governance.accounts.models import Team
+from governance.ingest.models import CATEGORY_CHOICES, ScanRun
+from governance.inventory.models import MLModel, ModelVersion
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+    INFO = "info", "Info"
+
+
+SEVERITY_ORDER = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    CONFIRMED = "confirmed", "Confirmed"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESOLVED = "resolved", "Resolved"
+    FALSE_POSITIVE = "false_positive", "False positive"
+    RISK_ACCEPTED = "risk_accepted", "Risk accepted"
+
+
+#: Statuses that count as "needs work": they fail gates and run SLA clocks.
+ACTIVE_STATUSES = (Status.OPEN, Status.CONFIRMED, Status.IN_PROGRESS)
+
+
+class Finding(models.Model):
+    """The normalized record every scanner maps to; one per (model, fingerprint)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="findings")
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="findings")
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+    fingerprint = models.CharField(max_length=64)
+    category = models.CharField(max_length=16, choices=CATEGORY_CHOICES)
+    tool = models.CharField(max_length=60)
+    # Every tool that reported it, as ",trivy,grype," so the upsert can append portably.
+    tools = models.CharField(max_length=500, default="")
+    rule_id = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    raw_severity = models.CharField(max_length=40, blank=True)
+    cvss_score = models.FloatField(null=True, blank=True)
+    cvss_vector = models.CharField(max_length=200, blank=True)
+    vuln_id = models.CharField(max_length=100, blank=True)
+    aliases = models.JSONField(default=list, blank=True)
+    package = models.CharField(max_length=300, blank=True)
+    package_version = models.CharField(max_length=100, blank=True)
+    fixed_version = models.CharField(max_length=200, blank=True)
+    ecosystem = models.CharField(max_length=40, blank=True)
+    purl = models.CharField(max_length=500, blank=True)
+    file_path = models.CharField(max_length=1000, blank=True)
+    archive_member = models.CharField(max_length=1000, blank=True)
+    line = models.IntegerField(null=True, blank=True)
+    byte_offset = models.BigIntegerField(null=True, blank=True)
+    metric_name = models.CharField(max_length=200, blank=True)
+    metric_value = models.FloatField(null=True, blank=True)
+    metric_threshold = models.FloatField(null=True, blank=True)
+    comparator = models.CharField(max_length=2, blank=True)
+    sample_count = models.IntegerField(null=True, blank=True)
+    failure_count = models.IntegerField(null=True, blank=True)
+    atlas = models.JSONField(default=list, blank=True)
+    owasp = models.JSONField(default=list, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    remediation = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    sla_due = models.DateField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_findings",
+    )
+    first_scan = models.ForeignKey(
+        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_scan = models.ForeignKey(
+        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "fingerprint"], name="finding_unique_fp"),
+            models.CheckConstraint(
+                condition=models.Q(severity__in=Severity.values), name="finding_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="finding_status_valid"
+            ),
+        ]
+        # One index per filter the lists offer; team first because every query is team-scoped.
+        indexes = [
+            models.Index(fields=["team", "status", "severity"], name="finding_team_status_sev"),
+            models.Index(fields=["model", "status", "severity"], name="finding_model_status_sev"),
+            models.Index(fields=["team", "category", "status"], name="finding_team_category"),
+            models.Index(fields=["team", "tool"], name="finding_team_tool"),
+            models.Index(fields=["team", "sla_due"], name="finding_team_due"),
+            models.Index(fields=["team", "last_seen"], name="finding_team_last_seen"),
+            models.Index(fields=["version", "status"], name="finding_version_status"),
+            models.Index(fields=["assignee", "status"], name="finding_assignee_status"),
+            models.Index(fields=["last_scan"], name="finding_last_scan"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def tool_list(self) -> list[str]:
+        return [t for t in self.tools.split(",") if t]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class FindingEvent(models.Model):
+    """Append-only audit trail: every status change, assignment and comment."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status change"
+        ASSIGN = "assign", "Assignment"
+        COMMENT = "comment", "Comment"
+        SEVERITY = "severity", "Severity change"
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Who acted when there is no user: "system", "token:<name>", "scan:<id>".
+    actor_label = models.CharField(max_length=150, blank=True)
+    from_value = models.CharField(max_length=150, blank=True)
+    to_value = models.CharField(max_length=150, blank=True)
+    reason = models.TextField(blank=True)
+    scan_run = models.ForeignKey(
+        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["finding", "created_at"], name="findingevent_finding")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.from_value}->{self.to_value}"

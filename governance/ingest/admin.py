@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from governance.ingest.models import CheckResult, ScanRun
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "model",
+        "version",
+        "tool",
+        "scan_type",
+        "status",
+        "count_total",
+        "count_new",
+        "count_resolved",
+        "created_at",
+    ]
+    list_filter = ["status", "category", "tool"]
+    search_fields = ["report_sha256", "commit", "branch", "model__name"]
+    list_select_related = ["model", "version"]
+    raw_id_fields = ["model", "version", "team", "created_by", "api_token"]
+
+
+@admin.register(CheckResult)
+class CheckResultAdmin(admin.ModelAdmin):
+    list_display = ["title", "model", "tool", "metric_name", "metric_value"]
+    raw_id_fields = ["scan_run", "model"]

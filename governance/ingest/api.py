@@ -1,0 +1,162 @@
+"""``/api/v1/scans/``: CI uploads a report and gets the import result and the gate verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from governance.accounts.authentication import TokenUser
+from governance.accounts.models import Team
+from governance.accounts.selectors import has_role, teams_visible_to
+from governance.ingest.models import ScanRun
+from governance.ingest.services import report_submit
+from governance.lib.api import TeamScopedMixin
+from governance.lib.api_errors import ApplicationError
+from governance.policies.gate import gate_evaluate
+
+
+def scan_run_payload(run: ScanRun, request: Request) -> dict[str, Any]:
+    """The upload response and ``GET /scans/{id}/`` share this shape."""
+    gate = gate_evaluate(run.model, run.version).to_dict() if run.status == "done" else None
+    return {
+        "id": run.pk,
+        "url": request.build_absolute_uri(reverse("api:scan-detail", args=[run.pk])),
+        "status": run.status,
+        "error": run.error or None,
+        "model": run.model.name,
+        "model_id": run.model_id,
+        "team": run.team.slug,
+        "version": run.version.version if run.version else None,
+        "scan_type": run.scan_type,
+        "tool": run.tool,
+        "tool_version": run.tool_version,
+        "category": run.category,
+        "report_sha256": run.report_sha256,
+        "commit": run.commit,
+        "branch": run.branch,
+        "pipeline_url": run.pipeline_url,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "counts": run.counts,
+        "warnings": run.warnings,
+        "gate": gate,
+    }
+
+
+class ScanUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="the report file")
+    model = serializers.CharField(max_length=200, help_text="model name (created if new)")
+    version = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    artifact_sha256 = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": "must be 64 lower-case hex characters"},
+    )
+    scan_type = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    team = serializers.SlugField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="team slug (browser sessions in several teams)",
+    )
+    commit = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    branch = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    pipeline_url = serializers.URLField(
+        max_length=1000, required=False, allow_blank=True, default=""
+    )
+    environment = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+
+
+def _upload_team(request: Request, slug: str) -> Team:
+    user = request.user
+    if isinstance(user, TokenUser):
+        if slug and slug != user.token.team.slug:
+            raise Http404("team not found")
+        return user.token.team
+    teams = list(teams_visible_to(user))
+    if slug:
+        match = [t for t in teams if t.slug == slug]
+        if not match:
+            raise Http404("team not found")
+        return match[0]
+    if len(teams) == 1:
+        return teams[0]
+    raise ApplicationError("team is required: you are in several teams (or none); pass its slug")
+
+
+class ScanViewSet(
+    TeamScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def base_queryset(self) -> Any:
+        return ScanRun.objects.select_related("model", "version", "team").order_by("-id")
+
+    @extend_schema(responses={200: dict})
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        qs = self.get_queryset()
+        if request.query_params.get("model"):
+            qs = qs.filter(model__name=request.query_params["model"])
+        page = self.paginate_queryset(qs)
+        rows = [scan_run_payload(run, request) for run in (page if page is not None else qs[:100])]
+        return self.get_paginated_response(rows) if page is not None else Response(rows)
+
+    @extend_schema(responses={200: dict})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(scan_run_payload(self.get_object(), request))
+
+    @extend_schema(
+        request={"multipart/form-data": ScanUploadSerializer},
+        responses={201: dict, 200: dict},
+        parameters=[OpenApiParameter("async", bool, description="import in a background worker")],
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = ScanUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        team = _upload_team(request, data["team"])
+        if not has_role(request.user, team.pk, "member"):
+            raise ApplicationError(
+                "uploading needs a write-scoped token or a member role in the team",
+                status_code=403,
+            )
+        upload = data["file"]
+        from django.conf import settings
+
+        if upload.size > settings.WARDEN_MAX_REPORT_BYTES:
+            raise ApplicationError(
+                f"report is {upload.size:,} bytes; the limit is "
+                f"{settings.WARDEN_MAX_REPORT_BYTES:,} (WARDEN_MAX_REPORT_BYTES)",
+                status_code=413,
+            )
+        run_async = request.query_params.get("async") in ("1", "true", "yes") or None
+        result = report_submit(
+            team=team,
+            model_name=data["model"],
+            data=upload.read(),
+            filename=upload.name or "",
+            version=data["version"],
+            artifact_sha256=data["artifact_sha256"],
+            scan_type=data["scan_type"] or None,
+            commit=data["commit"],
+            branch=data["branch"],
+            pipeline_url=data["pipeline_url"],
+            environment=data["environment"],
+            user=request.user,
+            api_token=getattr(request.user, "token", None),
+            run_async=run_async,
+        )
+        run = ScanRun.objects.select_related("model", "version", "team").get(pk=result.scan_run.pk)
+        return Response(
+            scan_run_payload(run, request),
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

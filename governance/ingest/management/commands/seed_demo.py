@@ -1,0 +1,327 @@
+"""Demo data: teams, users, ~20 models, and real sample reports imported through the API's path.
+
+Idempotent: teams, users and models are fetched or created, and report imports are keyed on
+the report's sha256, so running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from governance.accounts.models import Role, Team
+from governance.accounts.services import membership_set, team_create
+from governance.findings.models import Finding, FindingEvent, Status
+from governance.findings.services import finding_assign, finding_triage
+from governance.ingest.services import report_submit
+from governance.inventory.models import MLModel
+from governance.lib.api_errors import ApplicationError
+
+FIXTURES = Path(settings.BASE_DIR) / "tests" / "fixtures"
+
+TEAMS = {
+    "fraud-risk": "Fraud & Risk ML",
+    "nlp-platform": "NLP Platform",
+    "vision": "Computer Vision",
+}
+
+# (team, model, risk tier, stage, use case, [(version, [report paths under tests/fixtures])])
+MODELS: list[tuple[str, str, str, str, str, list[tuple[str, list[str]]]]] = [
+    (
+        "fraud-risk",
+        "card-fraud-xgb",
+        "critical",
+        "production",
+        "Card transaction fraud scoring",
+        [
+            ("1.4.0", ["pip-audit/many_vulns.json", "modelscan/malicious_os_system.json"]),
+            ("1.5.0", ["pip-audit/many_vulns_new.json", "modelscan/benign_torch_model.json"]),
+        ],
+    ),
+    (
+        "fraud-risk",
+        "credit-default-lgbm",
+        "high",
+        "production",
+        "Loan default probability",
+        [("2.1.0", ["grype/fix_available.json", "evidently/snapshot_datadrift_with_tests.json"])],
+    ),
+    (
+        "fraud-risk",
+        "aml-graph-gnn",
+        "high",
+        "staging",
+        "Anti-money-laundering graph model",
+        [("0.9.0", ["trivy/scheme_2_many_vulns.json", "picklescan/malicious_torch_model.txt"])],
+    ),
+    (
+        "fraud-risk",
+        "chargeback-classifier",
+        "medium",
+        "production",
+        "Chargeback triage",
+        [
+            (
+                "3.0.1",
+                ["osv-scanner/some_findings.json", "evidently/legacy_testsuite_datadrift.json"],
+            )
+        ],
+    ),
+    (
+        "fraud-risk",
+        "merchant-risk-scorer",
+        "medium",
+        "development",
+        "Merchant onboarding risk",
+        [("0.2.0", ["cyclonedx/valid-vulnerability-1.4.json"])],
+    ),
+    (
+        "fraud-risk",
+        "kyc-doc-matcher",
+        "low",
+        "retired",
+        "KYC document matching (retired)",
+        [("1.0.0", ["pip-audit/zero_vulns_new.json"])],
+    ),
+    (
+        "fraud-risk",
+        "txn-anomaly-iforest",
+        "high",
+        "production",
+        "Transaction anomaly detection",
+        [
+            (
+                "1.2.0",
+                [
+                    "grype/many_vulns_with_epss_values.json",
+                    "evidently/legacy_report_datadrift.json",
+                ],
+            )
+        ],
+    ),
+    (
+        "nlp-platform",
+        "support-chat-llm",
+        "critical",
+        "production",
+        "Customer support assistant",
+        [
+            (
+                "2025.11",
+                [
+                    "garak/report_with_ci.report.jsonl",
+                    "promptfoo/many_findings.json",
+                    "ai-firewall/firewall_metrics.prom",
+                ],
+            )
+        ],
+    ),
+    (
+        "nlp-platform",
+        "toxicity-filter",
+        "high",
+        "production",
+        "Moderation of user content",
+        [("4.2.0", ["garak/quack_with_digest.report.jsonl", "sarif/taint-python-report.sarif"])],
+    ),
+    (
+        "nlp-platform",
+        "doc-summarizer",
+        "medium",
+        "staging",
+        "Internal document summaries",
+        [("0.7.0", ["garak/many_hits.hitlog.jsonl", "bandit/insecure_app.sarif"])],
+    ),
+    (
+        "nlp-platform",
+        "intent-router",
+        "medium",
+        "production",
+        "Routes chats to teams",
+        [("1.1.0", ["ruff/insecure_app.sarif", "pip-audit/formatter_with_fix.json"])],
+    ),
+    (
+        "nlp-platform",
+        "embedding-service",
+        "low",
+        "production",
+        "Sentence embeddings",
+        [("1.0.3", ["cyclonedx/python_env_sbom_1.6.json", "cyclonedx/ml_bom_1.6_handmade.json"])],
+    ),
+    (
+        "nlp-platform",
+        "translation-mt5",
+        "medium",
+        "development",
+        "EN<->DE translation",
+        [("0.3.0", ["modelaudit/malicious_torch_model.json", "fickling/malicious_os_system.json"])],
+    ),
+    (
+        "vision",
+        "defect-detector-yolo",
+        "high",
+        "production",
+        "Factory line defect detection",
+        [("5.0.0", ["trivy/all_statuses.json", "modelaudit/benign_torch_model.json"])],
+    ),
+    (
+        "vision",
+        "face-blur",
+        "critical",
+        "staging",
+        "Privacy blurring for street imagery",
+        [("0.4.1", ["grype/check_all_fields.json", "modelscan/malicious_torch_model.json"])],
+    ),
+    (
+        "vision",
+        "ocr-receipts",
+        "medium",
+        "production",
+        "Receipt OCR",
+        [
+            (
+                "2.3.0",
+                ["osv-scanner/test-vuln-results-a.json", "semgrep/high-medium-low-severities.json"],
+            )
+        ],
+    ),
+    (
+        "vision",
+        "shelf-counter",
+        "low",
+        "development",
+        "Retail shelf stock counting",
+        [("0.1.0", ["trivy/misconfigurations_and_secrets.json"])],
+    ),
+    (
+        "vision",
+        "xray-triage",
+        "critical",
+        "development",
+        "Radiology pre-screening",
+        [("0.8.0", ["picklescan/malicious_os_system.txt", "sarif/gitleaks_7.5.0.sarif"])],
+    ),
+    (
+        "vision",
+        "plate-reader",
+        "high",
+        "retired",
+        "Licence plate reading (retired)",
+        [("1.9.0", ["trivy/legacy_trivy_mix.json"])],
+    ),
+]
+OUTSIDER_MODELS = [("partner-scoring", "high", "production", ["grype/fix_available.json"])]
+
+
+class Command(BaseCommand):
+    help = "Load demo teams, users, models and sample reports (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = settings.WARDEN_DEMO_PASSWORD
+        users = {name: self._user(name, password) for name in ("lead", "member", "viewer")}
+        outsider = self._user("outsider", password)
+        teams: dict[str, Team] = {}
+        for slug, name in TEAMS.items():
+            teams[slug] = team_create(slug=slug, name=name)
+            for role in (Role.LEAD, Role.MEMBER, Role.VIEWER):
+                membership_set(team=teams[slug], user=users[role.value], role=role.value)
+        outsiders = team_create(slug="outsiders", name="Partner Analytics")
+        membership_set(team=outsiders, user=outsider, role=Role.LEAD)
+
+        imported = skipped = 0
+        for slug, name, tier, stage, use_case, versions in MODELS:
+            model = self._model(teams[slug], name, tier, stage, use_case, users["member"])
+            for version, reports in versions:
+                for rel in reports:
+                    imported, skipped = self._import(model, version, rel, imported, skipped)
+        for name, tier, stage, reports in OUTSIDER_MODELS:
+            model = self._model(outsiders, name, tier, stage, "", outsider)
+            for rel in reports:
+                imported, skipped = self._import(model, "1.0.0", rel, imported, skipped)
+        self._triage_examples(teams, users)
+        self.stdout.write(
+            f"demo data ready: {len(TEAMS) + 1} teams, "
+            f"{MLModel.objects.filter(team__slug__in=[*TEAMS, 'outsiders']).count()} models, "
+            f"{Finding.objects.filter(team__slug__in=[*TEAMS, 'outsiders']).count()} findings "
+            f"({imported} reports imported now, {skipped} skipped)"
+        )
+
+    def _user(self, username: str, password: str) -> Any:
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            user = user_model.objects.create_user(
+                username=username, email=f"{username}@warden.example", password=password
+            )
+        return user
+
+    def _model(
+        self, team: Team, name: str, tier: str, stage: str, use_case: str, owner: Any
+    ) -> MLModel:
+        model, _ = MLModel.objects.get_or_create(
+            team=team,
+            name=name,
+            defaults={
+                "risk_tier": tier,
+                "stage": stage,
+                "use_case": use_case,
+                "owner": owner,
+                "description": f"{use_case}. Demo model.",
+                "tags": ["demo", team.slug],
+            },
+        )
+        return model
+
+    def _import(
+        self, model: MLModel, version: str, rel: str, imported: int, skipped: int
+    ) -> tuple[int, int]:
+        path = FIXTURES / rel
+        try:
+            result = report_submit(
+                team=model.team,
+                model_name=model.name,
+                version=version,
+                data=path.read_bytes(),
+                filename=path.name,
+                commit="0" * 7 + "demo",
+                branch="main",
+                run_async=False,
+            )
+        except (OSError, ApplicationError) as exc:
+            self.stderr.write(f"skipped {rel} for {model.name}: {exc}")
+            return imported, skipped + 1
+        return imported + int(result.created), skipped
+
+    @transaction.atomic
+    def _triage_examples(self, teams: dict[str, Team], users: dict[str, Any]) -> None:
+        """A little triage history so the audit trail and statuses are not all 'open'."""
+        for team in teams.values():
+            if FindingEvent.objects.filter(finding__team=team, actor__isnull=False).exists():
+                continue  # already done on an earlier run
+            active = list(Finding.objects.filter(team=team, status=Status.OPEN).order_by("id")[:3])
+            if len(active) < 3:
+                continue
+            finding_assign(finding=active[0], actor=users["lead"], assignee_username="member")
+            finding_triage(
+                finding=active[0],
+                actor=users["member"],
+                status=Status.IN_PROGRESS,
+                reason="upgrade scheduled for next sprint",
+            )
+            finding_triage(
+                finding=active[1],
+                actor=users["member"],
+                status=Status.FALSE_POSITIVE,
+                reason="the vulnerable code path is not reachable from the service",
+            )
+            finding_triage(
+                finding=active[2],
+                actor=users["member"],
+                status=Status.CONFIRMED,
+                reason="reproduced",
+            )

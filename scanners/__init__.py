@@ -1,0 +1,59 @@
+"""Warden's scanners: report parsers and the model-file scanner. Plain Python, no Django.
+
+``parse(data)`` turns any supported report into a :class:`Report` of
+:class:`NormalizedFinding`; nothing in a report is ever executed, imported or opened.
+"""
+
+from __future__ import annotations
+
+from scanners.document import Document
+from scanners.findings import CATEGORIES, SEVERITIES, NormalizedFinding, Report, ReportError
+from scanners.registry import PARSERS, available, load
+
+__all__ = [
+    "CATEGORIES",
+    "SEVERITIES",
+    "NormalizedFinding",
+    "Report",
+    "ReportError",
+    "detect",
+    "parse",
+]
+
+
+def detect(doc: Document) -> str:
+    """The scan type of a report, from its content. Raises ReportError when none matches."""
+    for scan_type, module in available().items():
+        try:
+            if module.sniff(doc):
+                return scan_type
+        except Exception:  # noqa: S112 - a sniffer that trips on odd input just says no
+            continue
+    if doc.json is None and doc.jsonl is None and not doc.data.strip():
+        raise ReportError("unknown format: the report is empty")
+    kind = "JSON" if doc.json is not None else "JSON Lines" if doc.jsonl is not None else "text"
+    raise ReportError(
+        f"unknown format: this {kind} document matches none of the supported report formats "
+        f"({', '.join(PARSERS)}); pass scan_type to choose one"
+    )
+
+
+def parse(data: bytes, *, filename: str | None = None, scan_type: str | None = None) -> Report:
+    """Parse a report. ``scan_type`` is detected from the content when not given."""
+    doc = Document(data, filename)
+    if scan_type is None:
+        scan_type = detect(doc)
+    elif scan_type not in PARSERS:
+        raise ReportError(f"unknown scan type {scan_type!r}; supported: {', '.join(PARSERS)}")
+    try:
+        module = load(scan_type)
+    except ModuleNotFoundError as exc:
+        raise ReportError(f"{scan_type}: parser not available") from exc
+    try:
+        report: Report = module.parse(doc)
+    except ReportError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        # A parser bug on hostile input must still surface as a clean ReportError.
+        raise ReportError(f"{scan_type}: malformed report ({type(exc).__name__}: {exc})") from exc
+    return report
