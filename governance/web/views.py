@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from governance.accounts.selectors import teams_visible_to
+from governance.accounts.selectors import has_role, teams_visible_to
 from governance.inventory.selectors import models_with_open_counts
 
 
@@ -19,5 +19,9 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/home.html",
-        {"teams": [(t, by_team.get(t.pk, [])) for t in teams], "model_count": len(models)},
+        {
+            "teams": [(t, by_team.get(t.pk, [])) for t in teams],
+            "model_count": len(models),
+            "lead_team_ids": {t.pk for t in teams if has_role(request.user, t.pk, "lead")},
+        },
     )

@@ -1,0 +1,91 @@
+"""Benchmark: parse a generated 20,000-finding Trivy report with ``scanners.parse``.
+
+    .venv/bin/python bench/bench_parse.py [--findings 20000] [--repeat 7]
+
+Prints findings/s (best and median of the repeats, JSON decoding included) and the peak
+memory of one parse (tracemalloc, measured in a separate run because tracing slows Python
+down), then the peak memory per finding at several sizes to show it grows linearly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "scanners"))
+
+from generate_trivy import generate_bytes  # noqa: E402
+
+import scanners  # noqa: E402
+
+
+def _peak(data: bytes) -> tuple[int, int]:
+    gc.collect()
+    tracemalloc.start()
+    report = scanners.parse(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, len(report.findings)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--findings", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+
+    data = generate_bytes(args.findings)
+    print(f"report: {len(data) / 1e6:.1f} MB, {args.findings} vulnerabilities")
+    scanners.parse(data)  # warm up imports and caches
+    times: list[float] = []
+    count = 0
+    for _ in range(args.repeat):
+        gc.collect()
+        start = time.perf_counter()
+        report = scanners.parse(data)
+        times.append(time.perf_counter() - start)
+        count = len(report.findings)
+    assert count == args.findings, count
+    best, median = min(times), statistics.median(times)
+    print(f"parse: best {best * 1000:.1f} ms, median {median * 1000:.1f} ms")
+    print(
+        f"throughput: {count / best:,.0f} findings/s (best), "
+        f"{count / median:,.0f} findings/s (median)"
+    )
+
+    peak, n = _peak(data)
+    print(
+        f"peak memory of one parse (tracemalloc): {peak / 1e6:.1f} MB ({peak / n:,.0f} B/finding)"
+    )
+    gc.collect()
+    tracemalloc.start()
+    kept = scanners.parse(data)
+    retained = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(
+        f"memory kept by the Report afterwards: {retained / 1e6:.1f} MB "
+        f"({retained / len(kept.findings):,.0f} B/finding); the rest of the peak: the decoded JSON"
+    )
+    del kept
+    for size in (5_000, 10_000, 20_000, 40_000):
+        peak, n = _peak(generate_bytes(size))
+        print(f"  {n:>6} findings: peak {peak / 1e6:7.1f} MB, {peak / n:,.0f} B/finding")
+    try:
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"max RSS of this process: {rss / 1024:.0f} MB")
+    except ImportError:  # pragma: no cover - not on POSIX
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

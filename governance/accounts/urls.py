@@ -1,0 +1,12 @@
+from django.urls import path
+
+from governance.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("teams/<slug:slug>/tokens/", views.tokens, name="tokens"),
+    path(
+        "teams/<slug:slug>/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"
+    ),
+]

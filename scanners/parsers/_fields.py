@@ -1,0 +1,167 @@
+"""Typed reads of decoded report JSON, failing with a one-line :class:`ReportError` that names
+the format and the place (``garak: line 14: eval row missing "probe"``).
+
+Only the parsers for model-file, assessment and runtime reports use this module; it never
+imports, opens or evaluates anything named in a report.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import orjson
+
+from scanners.document import Document
+from scanners.findings import ReportError
+
+
+def at(where: str, key: str | int) -> str:
+    """The JSON path of ``key`` under ``where``: ``results[2].comparator``."""
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
+
+
+class Fields:
+    """Readers bound to one format name, so every error message starts with it."""
+
+    __slots__ = ("fmt",)
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+
+    def fail(self, where: str, message: str) -> NoReturn:
+        raise ReportError(f"{self.fmt}: {where}: {message}" if where else f"{self.fmt}: {message}")
+
+    # -- whole documents -------------------------------------------------------------------
+
+    def json(self, doc: Document) -> Any:
+        """The decoded JSON document; a precise error (line, column) when it is not JSON."""
+        value = doc.json
+        if value is not None:
+            return value
+        if not doc.data.strip():
+            self.fail("", "the report is empty")
+        try:
+            return orjson.loads(doc.data)
+        except orjson.JSONDecodeError as exc:
+            self.fail(f"line {exc.lineno} column {exc.colno}", f"invalid JSON ({exc.msg})")
+
+    def jsonl(self, doc: Document) -> list[tuple[int, Any]]:
+        """``(line number, value)`` for each non-blank line of a JSON Lines document. A single
+        JSON object on one line counts as one row."""
+        rows: list[tuple[int, Any]] = []
+        for number, line in enumerate(doc.data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((number, orjson.loads(line)))
+            except orjson.JSONDecodeError as exc:
+                self.fail(f"line {number}", f"invalid JSON ({exc.msg})")
+        return rows
+
+    # -- values ----------------------------------------------------------------------------
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(where, f"expected an object, got {_kind(value)}")
+        return value
+
+    def arr(self, value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            self.fail(where, f"expected an array, got {_kind(value)}")
+        return value
+
+    def opt_obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        """``parent[key]`` as an object; ``{}`` when missing or null."""
+        value = parent.get(key)
+        return {} if value is None else self.obj(value, at(where, key))
+
+    def opt_arr(self, parent: dict[str, Any], key: str, where: str) -> list[Any]:
+        """``parent[key]`` as an array; ``[]`` when missing or null."""
+        value = parent.get(key)
+        return [] if value is None else self.arr(value, at(where, key))
+
+    def req(self, parent: dict[str, Any], key: str, where: str) -> Any:
+        if key not in parent or parent[key] is None:
+            self.fail(where, f'missing "{key}"')
+        return parent[key]
+
+    def req_str(self, parent: dict[str, Any], key: str, where: str) -> str:
+        value = self.req(parent, key, where)
+        if not isinstance(value, str):
+            self.fail(at(where, key), f"expected a string, got {_kind(value)}")
+        if not value.strip():
+            self.fail(at(where, key), "must not be empty")
+        return value
+
+    def opt_str(self, parent: dict[str, Any], key: str, where: str, default: str = "") -> str:
+        """``parent[key]`` as text; numbers are accepted and written out, null gives
+        ``default``."""
+        value = parent.get(key)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        self.fail(at(where, key), f"expected a string, got {_kind(value)}")
+
+    def opt_num(self, parent: dict[str, Any], key: str, where: str) -> float | None:
+        """``parent[key]`` as a number (numeric strings accepted); ``None`` when missing."""
+        value = parent.get(key)
+        if value is None:
+            return None
+        number = as_number(value)
+        if number is None:
+            self.fail(at(where, key), f"expected a number, got {_kind(value)}")
+        return number
+
+    def req_num(self, parent: dict[str, Any], key: str, where: str) -> float:
+        number = self.opt_num(parent, key, where)
+        if number is None:
+            self.fail(where, f'missing "{key}"')
+        return number
+
+    def opt_int(self, parent: dict[str, Any], key: str, where: str) -> int | None:
+        number = self.opt_num(parent, key, where)
+        if number is None:
+            return None
+        if number != int(number) or number < 0:
+            self.fail(at(where, key), f"expected a whole number >= 0, got {parent[key]!r}")
+        return int(number)
+
+
+def as_number(value: Any) -> float | None:
+    """A finite float from a JSON number or numeric string; ``None`` otherwise (booleans are
+    not numbers here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return number
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from governance.accounts.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+def test_lead_creates_a_token_shown_once_and_it_works(client_of: Any, lead: Any, api: Any) -> None:
+    c = client_of(lead)
+    page = c.post(
+        "/teams/alpha/tokens/", {"name": "github", "scope": "write", "expires_in_days": "30"}
+    )
+    assert page.status_code == 200
+    raw = page.context["created_token"]
+    assert raw.startswith("wdn_")
+    assert raw.encode() in page.content
+    assert api(raw).get("/api/v1/models/").status_code == 200
+    # Shown once: the list page never shows it again.
+    again = c.get("/teams/alpha/tokens/")
+    assert raw.encode() not in again.content
+    assert b"github" in again.content
+    token = ApiToken.objects.get(name="github")
+    assert token.created_by == lead
+    assert token.expires_at is not None
+
+
+def test_lead_revokes_a_token_from_the_page(
+    client_of: Any, lead: Any, api: Any, make_token: Any, team_alpha: Any
+) -> None:
+    raw = make_token(team_alpha, "read")
+    token = ApiToken.objects.get()
+    c = client_of(lead)
+    response = c.post(f"/teams/alpha/tokens/{token.pk}/revoke/")
+    assert response.status_code == 302
+    assert api(raw).get("/api/v1/models/").status_code == 401
+    assert b"revoked" in c.get("/teams/alpha/tokens/").content
+
+
+def test_members_and_viewers_cannot_manage_tokens(client_of: Any, member: Any, viewer: Any) -> None:
+    assert client_of(member).get("/teams/alpha/tokens/").status_code == 403
+    assert (
+        client_of(viewer).post("/teams/alpha/tokens/", {"name": "x", "scope": "write"}).status_code
+        == 403
+    )
+    assert not ApiToken.objects.exists()
+
+
+def test_another_teams_token_pages_are_404(
+    client_of: Any, outsider: Any, make_token: Any, team_alpha: Any
+) -> None:
+    make_token(team_alpha, "read")
+    token = ApiToken.objects.get()
+    c = client_of(outsider)
+    assert c.get("/teams/alpha/tokens/").status_code == 404
+    assert c.post(f"/teams/alpha/tokens/{token.pk}/revoke/").status_code == 404
+    # Even through the outsider's own team URL, another team's token id is 404.
+    assert c.post(f"/teams/beta/tokens/{token.pk}/revoke/").status_code == 404
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_token_pages_need_login(client: Any, team_alpha: Any) -> None:
+    response = client.get("/teams/alpha/tokens/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]

@@ -1,0 +1,79 @@
+"""Every fixture is detected as the right scan type from its content alone (no file name)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from scanners import detect
+from scanners.document import Document
+from scanners.findings import ReportError
+from scanners.registry import PARSERS
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
+
+#: fixture folder -> scan type of its reports
+BY_FOLDER: dict[str, str] = {
+    "sarif": "sarif",
+    "ruff": "sarif",
+    "semgrep": "semgrep",
+    "bandit": "bandit",
+    "cyclonedx": "cyclonedx",
+    "pip-audit": "pip-audit",
+    "osv-scanner": "osv-scanner",
+    "trivy": "trivy",
+    "grype": "grype",
+    "modelscan": "modelscan",
+    "modelaudit": "modelaudit",
+    "fickling": "fickling",
+    "picklescan": "picklescan",
+    "garak": "garak",
+    "giskard": "giskard",
+    "evidently": "evidently",
+    "promptfoo": "promptfoo",
+    "deepchecks": "deepchecks",
+    "ai-firewall": "prometheus-firewall",
+    "warden-modelscan": "warden-modelscan",
+    "warden-assessment": "warden-assessment",
+    "warden-runtime": "warden-runtime",
+}
+#: files whose scan type is not their folder's: SARIF written by a tool with its own JSON format,
+#: pip-audit's CycloneDX output
+BY_FILE: dict[str, str] = {
+    "bandit/insecure_app.sarif": "sarif",
+    "modelaudit/malicious_os_system.sarif": "sarif",
+    "modelaudit/malicious_torch_model.sarif": "sarif",
+    "pip-audit/cyclonedx.json": "cyclonedx",
+}
+#: inputs kept next to the reports that are not reports (the source file bandit scanned)
+NOT_REPORTS = {"bandit/insecure_app.py.txt"}
+
+FILES = sorted(p for p in FIX.glob("*/*") if p.is_file())
+
+
+def _module_missing(scan_type: str) -> bool:
+    return importlib.util.find_spec(f"scanners.parsers.{PARSERS[scan_type]}") is None
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture_is_detected_by_content(path: Path) -> None:
+    rel = f"{path.parent.name}/{path.name}"
+    doc = Document(path.read_bytes(), filename=None)
+    if rel in NOT_REPORTS:
+        with pytest.raises(ReportError, match="unknown format"):
+            detect(doc)
+        return
+    expected = BY_FILE.get(rel) or BY_FOLDER.get(path.parent.name)
+    assert expected is not None, f"no expected scan type for {rel}: add its folder to BY_FOLDER"
+    assert expected in PARSERS, f"{expected} is not in the registry"
+    if _module_missing(expected):
+        pytest.skip(f"parser module scanners.parsers.{PARSERS[expected]} does not exist yet")
+    assert detect(doc) == expected
+
+
+def test_detection_ignores_the_file_name() -> None:
+    data = (FIX / "trivy/kubernetes.json").read_bytes()
+    assert detect(Document(data, filename="report.sarif")) == "trivy"
+    assert detect(Document(data, filename="bom.cdx.json")) == "trivy"

@@ -1,0 +1,150 @@
+"""Grype JSON: severities (Negligible), fix state, aliases, merging of paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import scanners
+from scanners import fingerprint
+from scanners.findings import ReportError
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "grype"
+
+
+def parse(name: str) -> scanners.Report:
+    return scanners.parse((FIX / name).read_bytes())
+
+
+def test_check_all_fields() -> None:
+    report = parse("check_all_fields.json")
+    assert report.scan_type == "grype"
+    assert report.tool_version == "0.28.0"
+    assert report.metadata["target"] == "vulnerable-image:latest"
+    # 6 matches; Django's GHSA is matched twice -> 5 findings
+    assert len(report.findings) == 5
+    by_pkg = {(f.package, f.rule_id): f for f in report.findings}
+
+    krb = by_pkg[("libgssapi-krb5-2", "CVE-2004-0971")]
+    assert (krb.severity, krb.raw_severity) == ("low", "Negligible")
+    assert krb.ecosystem == "deb"
+    assert krb.fixed_version == ""
+    assert krb.fingerprint == fingerprint.dependency(
+        "debian", "libgssapi-krb5-2", ["CVE-2004-0971"]
+    )
+
+    redis = by_pkg[("redis", "CVE-2021-32626")]
+    # fix.state "wont-fix": its versions are not a fix
+    assert redis.fixed_version == ""
+    assert redis.evidence["fix_versions_not_applicable"] == ["fix_1", "fix_2"]
+    assert redis.cvss_score == 8.8  # v3.1 preferred over v2's 6.5
+    assert redis.ecosystem == "pypi"
+    assert redis.severity == "high"
+
+    # same CVE, two different packages: two findings
+    assert by_pkg[("libc-bin", "CVE-2021-33574")].severity == "critical"
+    assert (
+        by_pkg[("libc6", "CVE-2021-33574")].fingerprint
+        != by_pkg[("libc-bin", "CVE-2021-33574")].fingerprint
+    )
+
+    django = by_pkg[("Django", "GHSA-v6rh-hp5x-86rv")]
+    assert django.vuln_id == "CVE-2021-44420"
+    assert django.aliases == ["GHSA-v6rh-hp5x-86rv"]
+    assert django.fixed_version == "3.2.10"
+    assert django.evidence["occurrences"] == 2
+    assert django.fingerprint == fingerprint.dependency("pypi", "django", ["CVE-2021-44420"])
+
+
+def test_same_cve_different_paths_is_one_finding() -> None:
+    report = parse("same_cve_different_paths.json")
+    assert len(report.findings) == 1
+    f = report.findings[0]
+    assert (f.vuln_id, f.package, f.severity) == ("CVE-2021-33574", "libc6", "critical")
+    assert f.evidence["locations"] == [
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+    ]
+
+
+def test_many_vulns_with_epss() -> None:
+    report = parse("many_vulns_with_epss_values.json")
+    assert len(report.findings) == 15
+    assert {f.package for f in report.findings} == {"busybox"}
+    sev = {f.vuln_id: f.severity for f in report.findings}
+    assert sev["CVE-2022-48174"] == "critical"
+    assert sev["CVE-2024-58251"] == "low"
+    assert sev["CVE-2021-42374"] == "medium"
+    assert [f.vuln_id for f in report.findings if f.fixed_version] == ["CVE-2021-42376"]
+    first = report.findings[0]
+    assert first.evidence["epss"] == 0.0719
+    assert first.cvss_score == 8.8
+
+
+def test_fix_available_binary() -> None:
+    f = parse("fix_available.json").findings[0]
+    assert (f.fixed_version, f.ecosystem, f.severity, f.cvss_score) == (
+        "1.2.3",
+        "binary",
+        "high",
+        7.5,
+    )
+
+
+def test_no_vuln() -> None:
+    report = parse("no_vuln.json")
+    assert report.findings == []
+    assert report.category == "dependency"
+
+
+def _match(**vuln: Any) -> dict[str, Any]:
+    return {
+        "vulnerability": {"id": "CVE-2021-44228", "severity": "Critical", **vuln},
+        "artifact": {
+            "name": "log4j-core",
+            "version": "2.13.2",
+            "type": "java-archive",
+            "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.13.2",
+        },
+    }
+
+
+def test_maven_name_from_purl_and_unknown_severity() -> None:
+    data = {
+        "matches": [
+            _match(severity="Unknown", cvss=[{"version": "3.1", "metrics": {"baseScore": 5.0}}])
+        ]
+    }
+    f = scanners.parse(orjson.dumps(data)).findings[0]
+    assert f.package == "org.apache.logging.log4j:log4j-core"
+    assert f.ecosystem == "maven"
+    assert (f.severity, f.raw_severity) == ("medium", "Unknown")
+    data = {"matches": [_match(severity="Unknown")]}
+    assert scanners.parse(orjson.dumps(data)).findings[0].severity == "medium"  # unrated
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"matches": [{"artifact": {"name": "a"}}]},
+            "grype: matches[0].vulnerability: expected an object, got null",
+        ),
+        (
+            {"matches": [_match(fix={"state": "fixed", "versions": "1.0"})]},
+            "grype: matches[0].vulnerability.fix.versions: expected an array, got a string",
+        ),
+        (
+            {"matches": [{"vulnerability": {"id": "X"}, "artifact": {"version": "1"}}]},
+            'grype: matches[0].artifact: missing "name"',
+        ),
+        ({"matches": "none"}, "grype: matches: expected an array, got a string"),
+    ],
+)
+def test_errors_name_the_path(data: object, message: str) -> None:
+    with pytest.raises(ReportError) as err:
+        scanners.parse(orjson.dumps(data), scan_type="grype")
+    assert str(err.value) == message

@@ -1,0 +1,78 @@
+"""The real thing in a real browser: Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    # Playwright's sync API runs an event loop; the ORM calls in the test itself are sync code.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def _login(page: Any, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/")
+    assert "/accounts/login/" in page.url
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_login_and_see_only_my_teams_models(
+    live_server: Any, page: Any, member: Any, team_alpha: Any, team_beta: Any
+) -> None:
+    from governance.inventory.models import MLModel
+
+    MLModel.objects.create(team=team_alpha, name="alpha-fraud", risk_tier="critical")
+    MLModel.objects.create(team=team_beta, name="beta-secret", risk_tier="low")
+    _login(page, live_server.url, "member", "pw-member")
+    assert page.locator("tr[data-model=alpha-fraud]").count() == 1
+    assert page.locator("text=beta-secret").count() == 0
+    assert page.locator("tr[data-model=alpha-fraud] .tier-critical").inner_text() == "Critical"
+    page.click("text=Log out")
+    page.wait_for_url("**/accounts/login/**")
+    page.goto(f"{live_server.url}/")
+    assert "/accounts/login/" in page.url  # the session is gone
+
+
+def test_lead_creates_and_revokes_a_token_in_the_browser(
+    live_server: Any, page: Any, lead: Any
+) -> None:
+    from governance.accounts.models import ApiToken
+
+    _login(page, live_server.url, "lead", "pw-lead")
+    page.click("text=API tokens")
+    page.fill("input[name=name]", "github-actions")
+    page.select_option("select[name=scope]", "write")
+    page.click("text=Create token")
+    token = page.locator("[data-testid=new-token]").inner_text()
+    assert token.startswith("wdn_")
+    assert ApiToken.objects.get().name == "github-actions"
+    page.click("tr[data-token=github-actions] >> text=Revoke")
+    page.wait_for_selector("tr[data-token=github-actions] >> text=revoked")
+    assert ApiToken.objects.get().revoked_at is not None
