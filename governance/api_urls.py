@@ -1,9 +1,10 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from governance.findings.api import FindingViewSet
 from governance.ingest.api import ScanViewSet
 from governance.inventory.api import ModelViewSet
+from governance.policies import api as policies_api
 
 app_name = "api"
 
@@ -11,5 +12,30 @@ router = DefaultRouter(trailing_slash=True)
 router.register("scans", ScanViewSet, basename="scan")
 router.register("models", ModelViewSet, basename="model")
 router.register("findings", FindingViewSet, basename="finding")
+router.register("exceptions", policies_api.ExceptionViewSet, basename="exception")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    # Governance (policies app): policies as code, SLA clocks, artifact admission.
+    re_path(r"^policies/$", policies_api.PolicyListApi.as_view(), name="policy-list"),
+    re_path(
+        r"^policies/(?P<pk>[^/.]+)/$", policies_api.PolicyDetailApi.as_view(), name="policy-detail"
+    ),
+    re_path(
+        r"^policies/(?P<pk>[^/.]+)/export/$",
+        policies_api.PolicyExportApi.as_view(),
+        name="policy-export",
+    ),
+    re_path(
+        r"^policies/(?P<pk>[^/.]+)/revisions/$",
+        policies_api.PolicyRevisionsApi.as_view(),
+        name="policy-revisions",
+    ),
+    re_path(r"^sla/$", policies_api.SlaListApi.as_view(), name="sla-list"),
+    re_path(r"^sla/metrics/$", policies_api.SlaMetricsApi.as_view(), name="sla-metrics"),
+    re_path(
+        r"^artifacts/(?P<sha256>[^/]+)/admission$",
+        policies_api.ArtifactAdmissionApi.as_view(),
+        name="artifact-admission",
+    ),
+    path("", include(router.urls)),
+]

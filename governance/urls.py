@@ -18,5 +18,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("policies/", include("governance.policies.urls")),
+    path("", include("governance.accounts.urls")),
     path("", include("governance.web.urls")),
 ]

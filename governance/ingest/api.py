@@ -101,7 +101,7 @@ class ScanViewSet(
     def base_queryset(self) -> Any:
         return ScanRun.objects.select_related("model", "version", "team").order_by("-id")
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict}, operation_id="v1_scans_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         qs = self.get_queryset()
         if request.query_params.get("model"):

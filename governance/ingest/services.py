@@ -31,7 +31,7 @@ from governance.ingest.upsert import findings_upsert
 from governance.inventory.models import MLModel
 from governance.inventory.services import model_get_or_create, version_get_or_create
 from governance.lib.api_errors import ApplicationError
-from governance.policies.sla import sla_due
+from governance.policies.sla import sla_days_for_model, sla_due
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,16 @@ def report_submit(
     if run_async is None:
         run_async = len(data) > settings.WARDEN_ASYNC_THRESHOLD_BYTES
 
+    # Idempotency first: a re-posted report is answered from its first run without parsing.
+    known = ScanRun.objects.filter(team=team, model__name=model_name.strip(), report_sha256=digest)
+    if version.strip():
+        known = known.filter(version__version=version.strip())
+    else:
+        known = known.filter(version__isnull=True)
+    first_run = known.select_related("model", "version").first()
+    if first_run is not None:
+        return SubmitResult(first_run, created=False)
+
     report = None
     if not run_async:
         # Parse before opening the transaction: a bad report writes nothing, not even a model.
@@ -113,7 +123,7 @@ def report_submit(
                     scan_type=scan_type or (report.scan_type if report else ""),
                     report_sha256=digest,
                     report_size=len(data),
-                    report_name=(filename or "")[:255],
+                    report_name=(filename or "").replace("\x00", "")[:255],
                     commit=commit[:64],
                     branch=branch[:255],
                     pipeline_url=pipeline_url[:1000],
@@ -127,7 +137,7 @@ def report_submit(
             existing = ScanRun.objects.get(model=model, version=model_version, report_sha256=digest)
             return SubmitResult(existing, created=False)
         if report is not None:
-            scan_run_import(scan_run=scan_run, report=report)
+            scan_run_import(scan_run=scan_run, report=report, nul_free=_nul_free(data))
         else:
             ReportUpload.objects.create(scan_run=scan_run, data=data)
             from governance.ingest.tasks import scan_import_task
@@ -165,8 +175,9 @@ def scan_run_import_queued(*, scan_run_id: int) -> ScanRun:
             scan_run.save(update_fields=["status", "error"])
             return scan_run
         try:
+            raw = bytes(upload.data)
             report = scanners.parse(
-                bytes(upload.data),
+                raw,
                 filename=scan_run.report_name or None,
                 scan_type=scan_run.scan_type or None,
             )
@@ -177,14 +188,50 @@ def scan_run_import_queued(*, scan_run_id: int) -> ScanRun:
             scan_run.save(update_fields=["status", "error", "finished_at"])
             upload.delete()
             return scan_run
-        scan_run_import(scan_run=scan_run, report=report)
+        scan_run_import(scan_run=scan_run, report=report, nul_free=_nul_free(raw))
         upload.delete()
     scan_run.refresh_from_db()
     return scan_run
 
 
-def scan_run_import(*, scan_run: ScanRun, report: scanners.Report) -> ScanRun:
-    """Write a parsed report's findings for the run's model. One transaction, fixed queries."""
+def _nul_free(data: bytes) -> bool:
+    """True when no string parsed from ``data`` can hold a NUL character: no raw NUL byte and
+    no JSON ``\\u0000`` escape (a C-speed scan of the bytes)."""
+    return b"\x00" not in data and b"\\u0000" not in data
+
+
+def _strip_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string (PostgreSQL text and jsonb
+    cannot store them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    return value
+
+
+def _report_strip_nul(report: scanners.Report) -> None:
+    for f in [*report.findings, *report.passed]:
+        for name in f.__slots__:
+            value = getattr(f, name)
+            if isinstance(value, str | list | dict):
+                setattr(f, name, _strip_nul(value))
+    report.metadata = _strip_nul(report.metadata)
+    report.warnings = _strip_nul(report.warnings)
+    report.tool, report.tool_version = _strip_nul(report.tool), _strip_nul(report.tool_version)
+
+
+def scan_run_import(
+    *, scan_run: ScanRun, report: scanners.Report, nul_free: bool = False
+) -> ScanRun:
+    """Write a parsed report's findings for the run's model. One transaction, fixed queries.
+
+    ``nul_free=True`` promises no string in the report holds a NUL (see :func:`_nul_free`);
+    otherwise every string is cleaned first, since the database cannot store NUL."""
+    if not nul_free:
+        _report_strip_nul(report)
     now = timezone.now()
     with transaction.atomic():
         # Serialize imports per model: reimport bookkeeping reads then writes the model's set.
@@ -196,7 +243,10 @@ def scan_run_import(*, scan_run: ScanRun, report: scanners.Report) -> ScanRun:
                 model=model
             ).values_list("fingerprint", "id", "status", "severity", "first_seen", "sla_due")
         }
-        rows, counts, reopened_ids = _build_rows(scan_run, model, report, existing, tool, now)
+        sla_days = sla_days_for_model(model)  # once per import: the governing policy's SLA
+        rows, counts, reopened_ids = _build_rows(
+            scan_run, model, report, existing, tool, now, sla_days
+        )
         findings_upsert(rows)
 
         events: list[FindingEvent] = [
@@ -287,6 +337,7 @@ def _build_rows(
     existing: dict[str, tuple[int, str, str, Any, Any]],
     tool: str,
     now: Any,
+    sla_days: dict[str, int | None] | None = None,
 ) -> tuple[list[tuple[Any, ...]], dict[str, int], list[int]]:
     counts = {"total": 0, "new": 0, "unchanged": 0, "reopened": 0}
     reopened: list[int] = []
@@ -303,7 +354,7 @@ def _build_rows(
         prior = existing.get(f.fingerprint)
         if prior is None:
             counts["new"] += 1
-            first_seen, due = now, sla_due(now, f.severity)
+            first_seen, due = now, sla_due(now, f.severity, sla_days)
         else:
             pk, status, old_sev, first_seen, due = prior
             if status == Status.RESOLVED:
@@ -312,7 +363,7 @@ def _build_rows(
             else:
                 counts["unchanged"] += 1
             if old_sev != f.severity:  # the remediation clock follows the severity
-                due = sla_due(first_seen, f.severity)
+                due = sla_due(first_seen, f.severity, sla_days)
         counts["total"] += 1
         owasp = f.owasp_ml + f.owasp_llm
         rows.append(

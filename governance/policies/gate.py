@@ -1,20 +1,49 @@
 """The CI gate: one verdict for a model version, a pure function of stored state.
 
-Until risk policies exist the rule is the baseline: any active (open, confirmed, in progress)
-critical or high finding fails the gate.
+``gate_evaluate(model, version)`` reads the policy governing the model (a team policy, an
+organization default, or :data:`~governance.policies.selectors.BUILTIN_DEFAULT`: no open
+critical or high finding) and checks, in this order:
+
+1. thresholds on open findings by category, severity and fix availability;
+2. remediation SLAs: open findings past their due date (fail, per policy), due soon (warn);
+3. required evidence: scans (status done) of this version or of the same artifact digest, by
+   category and tool, recent enough; about to expire: warn;
+4. assessment thresholds: the latest recorded value of each metric, compared with the
+   policy's own limit (the tool's pass/fail is overridden);
+
+skipping any rule waived by an approved, unexpired exception for the model. Findings that are
+``risk_accepted`` (an approved exception) or ``false_positive`` are not open and never count.
+
+The verdict is computed on read, so any change of policy, findings, scans or exceptions shows
+in the next call: there is no stored verdict to go stale. It aggregates in the database (one
+``GROUP BY category, severity`` over the findings) and loads finding ids only for rules that
+fail, so its cost does not grow with the number of findings beyond that one aggregate.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
+from django.utils import timezone
 
-from governance.findings.models import ACTIVE_STATUSES, Finding
+from governance.findings.models import ACTIVE_STATUSES, Finding, Status
+from governance.ingest.models import CheckResult, ScanRun
 from governance.inventory.models import MLModel, ModelVersion
+from governance.policies.models import RiskException
+from governance.policies.selectors import EffectivePolicy, policy_effective_for
 
 VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
+FINDING_IDS_LIMIT = 50
+
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+    "==": operator.eq, "!=": operator.ne,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,6 +59,9 @@ class GateReason:
 class GateResult:
     verdict: str
     reasons: list[GateReason]
+    #: The policy evaluated ("built-in default" or "name rN"); not part of ``to_dict()``,
+    #: whose shape the API and CLI rely on.
+    policy: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "reasons": [asdict(r) for r in self.reasons]}
@@ -42,26 +74,316 @@ def _scope(model: MLModel, version: ModelVersion | None) -> Q:
     return q
 
 
-def gate_evaluate(model: MLModel, version: ModelVersion | None = None) -> GateResult:
-    """``fail`` when any active critical or high finding applies to the model (and version)."""
-    reasons: list[GateReason] = []
-    blocking = list(
-        Finding.objects.filter(_scope(model, version), severity__in=("critical", "high"))
-        .order_by("-severity", "id")
-        .values_list("id", "severity")[:1001]
-    )
-    for severity in ("critical", "high"):
-        ids = [pk for pk, sev in blocking if sev == severity]
-        if ids:
-            reasons.append(
-                GateReason(
-                    rule=f"no-open-{severity}",
-                    verdict="fail",
-                    message=f"{len(ids)}{'+' if len(blocking) > 1000 else ''} open {severity} "
-                    f"finding{'s' if len(ids) != 1 else ''}",
-                    fix="fix them, mark false positives, or get an approved exception",
-                    findings=ids[:50],
-                )
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _days(delta: timedelta) -> int:
+    return max(0, delta.days)
+
+
+class _Evaluation:
+    def __init__(
+        self, model: MLModel, version: ModelVersion | None, policy: EffectivePolicy, now: datetime
+    ) -> None:
+        self.model, self.version, self.policy, self.now = model, version, policy, now
+        self.doc = policy.document
+        self.today = now.date()
+        self.warn_days: int = self.doc["warn_within_days"]
+        self.reasons: list[GateReason] = []
+        self.governed_metrics = sorted({a["metric"] for a in self.doc["assessments"]})
+        scope = _scope(model, version)
+        if self.governed_metrics:  # the policy judges these metrics, not the tool
+            scope &= ~Q(category="assessment", metric_name__in=self.governed_metrics)
+        self.scope = scope
+        self.subject = (
+            f"{model.name}@{version.version}" if version else f"{model.name} (any version)"
+        )
+        self.waivers: dict[str, tuple[int, datetime]] = {}
+        self.ending: list[tuple[int, datetime]] = []  # accepted findings whose exception ends
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def add(
+        self,
+        rule: str,
+        verdict: str,
+        message: str,
+        fix: str = "",
+        findings: list[int] | None = None,
+    ) -> None:
+        self.reasons.append(GateReason(rule, verdict, message, fix, findings or []))
+
+    def ids(self, q: Q, order: tuple[str, ...] = ("id",)) -> list[int]:
+        return list(
+            Finding.objects.filter(self.scope & q).order_by(*order)
+            .values_list("id", flat=True)[:FINDING_IDS_LIMIT]
+        )  # fmt: skip
+
+    def waived(self, rule: str) -> bool:
+        """True when an approved exception waives ``rule``; warns when it ends soon."""
+        found = self.waivers.get(rule)
+        if found is None:
+            return False
+        exception_id, expires_at = found
+        if expires_at - self.now <= timedelta(days=self.warn_days):
+            self.add(
+                rule,
+                "warn",
+                f"rule waived by exception #{exception_id} until "
+                f"{expires_at:%Y-%m-%d %H:%M} UTC; it then applies again",
+                "fix what the rule checks, or request a new exception before then",
             )
+        return True
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def load_exceptions(self) -> None:
+        soon = self.now + timedelta(days=self.warn_days)
+        rows = RiskException.objects.filter(
+            Q(finding__isnull=True) | Q(expires_at__lte=soon),
+            model=self.model,
+            status=RiskException.Status.APPROVED,
+            expires_at__gt=self.now,
+        ).values_list("id", "rule", "finding_id", "finding__version_id", "expires_at")
+        for exception_id, rule, finding_id, finding_version, expires_at in rows:
+            if finding_id is None:
+                self.waivers[rule] = (exception_id, expires_at)
+            elif self.version is None or finding_version in (None, self.version.pk):
+                self.ending.append((finding_id, expires_at))
+
+    def exceptions_ending(self) -> None:
+        ending = sorted(self.ending, key=lambda e: (e[1], e[0]))
+        if ending:
+            self.add(
+                "exceptions-ending",
+                "warn",
+                f"{_plural(len(ending), 'accepted risk')} "
+                f"{'ends' if len(ending) == 1 else 'end'} within {self.warn_days} days "
+                f"(first on {ending[0][1]:%Y-%m-%d}); the findings then count again",
+                "remediate them, or request new exceptions",
+                [f for f, _ in ending[:FINDING_IDS_LIMIT]],
+            )
+
+    def findings_and_sla(self) -> None:
+        soon = self.today + timedelta(days=self.warn_days)
+        rows = list(
+            Finding.objects.filter(self.scope).order_by()
+            .values("category", "severity")
+            .annotate(
+                n=Count("id"),
+                fixable=Count("id", filter=~Q(fixed_version="")),
+                overdue=Count("id", filter=Q(sla_due__lt=self.today)),
+                soon=Count("id", filter=Q(sla_due__gte=self.today, sla_due__lte=soon)),
+                soon_fixable=Count("id", filter=Q(sla_due__gte=self.today, sla_due__lte=soon)
+                                   & ~Q(fixed_version="")),
+            )
+        )  # fmt: skip
+        failing: list[Q] = []  # findings a failed threshold already names: no due-soon warning
+        for rule in self.doc["thresholds"]:
+            if self.waived(rule["id"]):
+                continue
+            category, severities = rule.get("category"), rule["severities"]
+            fixable_only, max_open = rule["fixable_only"], rule["max_open"]
+            count = sum(
+                r["fixable"] if fixable_only else r["n"]
+                for r in rows
+                if r["severity"] in severities and (category is None or r["category"] == category)
+            )
+            if count <= max_open:
+                continue
+            q = Q(severity__in=severities)
+            if category:
+                q &= Q(category=category)
+            if fixable_only:
+                q &= ~Q(fixed_version="")
+            words = " or ".join(severities) + " " if len(severities) < 5 else ""
+            words += f"{category.replace('_', ' ')} " if category else ""
+            noun = "finding" if count == 1 else "findings"
+            message = f"{count} open {words}{noun}"
+            if fixable_only:
+                message += " with a fixed version available"
+            if max_open:
+                message += f" (the policy allows {max_open})"
+            fix = (
+                "upgrade to the fixed versions, or get an approved exception"
+                if fixable_only
+                else "fix them, mark false positives, or get an approved exception"
+            )
+            self.add(rule["id"], "fail", message, fix, self.ids(q))
+            failing.append(q)
+            for r in rows:
+                if r["severity"] in severities and category in (None, r["category"]):
+                    r["soon"] -= r["soon_fixable"] if fixable_only else r["soon"]
+                    r["soon_fixable"] = 0
+
+        mode = self.doc["sla"]["overdue"]
+        if mode == "ignore":
+            return
+        overdue = sum(r["overdue"] for r in rows)
+        if overdue and not self.waived("sla-overdue"):
+            days = ", ".join(f"{s} {d} d" for s, d in self.doc["sla"]["days"].items() if d)
+            self.add(
+                "sla-overdue",
+                mode,
+                f"{overdue} open {'finding is' if overdue == 1 else 'findings are'} past "
+                "the remediation due date",
+                f"remediate them, or get an approved exception (SLA: {days})",
+                self.ids(Q(sla_due__lt=self.today), ("sla_due", "id")),
+            )
+        due_soon = sum(r["soon"] for r in rows)
+        if due_soon:
+            q = Q(sla_due__gte=self.today, sla_due__lte=soon)
+            if failing:
+                q &= ~Q(*failing, _connector=Q.OR)
+            self.add(
+                "sla-due-soon",
+                "warn",
+                f"{due_soon} open {'finding is' if due_soon == 1 else 'findings are'} due "
+                f"within {self.warn_days} days",
+                "remediate them before the due date",
+                self.ids(q, ("sla_due", "id")),
+            )
+
+    def evidence(self) -> None:
+        rules = self.doc["evidence"]
+        if not rules:
+            return
+        model, version = self.model, self.version
+        digest = version.artifact_sha256 if version else ""
+        if version is None:
+            where = Q(model=model)
+        else:
+            where = Q(version=version)
+            if digest:  # the same bytes scanned under another version name count too
+                where |= Q(team_id=model.team_id, version__artifact_sha256=digest)
+        runs = list(
+            ScanRun.objects.filter(where, status=ScanRun.Status.DONE, finished_at__isnull=False)
+            .order_by().values("category", "tool", "scan_type").annotate(latest=Max("finished_at"))
+        )  # fmt: skip
+        for rule in rules:
+            if self.waived(rule["id"]):
+                continue
+            category, tools = rule.get("category"), rule.get("tools")
+            what = f"{category.replace('_', ' ')} scan" if category else "scan"
+            if tools:
+                what += f" ({' or '.join(tools)})"
+            if rule["scope"] == "artifact" and not digest:
+                self.add(
+                    rule["id"],
+                    "fail",
+                    f"missing evidence: a {what} of the model artifact is required, but "
+                    f"{self.subject} has no artifact digest registered",
+                    "upload reports with --version and --artifact FILE (or --sha256) so the "
+                    "scan is bound to the artifact",
+                )
+                continue
+            wanted = {t.lower() for t in tools} if tools else None
+            latest = max(
+                (r["latest"] for r in runs
+                 if (category is None or r["category"] == category)
+                 and (wanted is None or r["tool"].lower() in wanted
+                      or r["scan_type"].lower() in wanted)),
+                default=None,
+            )  # fmt: skip
+            target = f"{self.subject}" + (f" (artifact {digest[:12]}…)" if digest else "")
+            upload = f"run a {what} of {target} and upload the report"
+            if latest is None:
+                self.add(rule["id"], "fail", f"missing evidence: no {what} of {target}", upload)
+                continue
+            max_age = rule.get("max_age_days")
+            if max_age is None:
+                continue
+            age = self.now - latest
+            left = timedelta(days=max_age) - age
+            if left <= timedelta(0):
+                self.add(
+                    rule["id"],
+                    "fail",
+                    f"evidence too old: the latest {what} of {target} finished "
+                    f"{_days(age)} days ago; the policy accepts {max_age} days",
+                    upload + " again",
+                )
+            elif left <= timedelta(days=self.warn_days):
+                self.add(
+                    rule["id"],
+                    "warn",
+                    f"evidence expires soon: the latest {what} of {target} will be older "
+                    f"than {max_age} days on {latest + timedelta(days=max_age):%Y-%m-%d}",
+                    upload + " again before then",
+                )
+
+    def assessments(self) -> None:
+        rules = self.doc["assessments"]
+        if not rules:
+            return
+        version = self.version
+        common = Q(
+            model=self.model, metric_name__in=self.governed_metrics, metric_value__isnull=False
+        )
+        fq, cq = common & Q(category="assessment"), common
+        if version is not None:
+            fq &= Q(version=version) | Q(version__isnull=True)
+            cq &= Q(scan_run__version=version) | Q(scan_run__version__isnull=True)
+        columns = ("id", "metric_name", "metric_value", "tool", "last_scan_id", "status")
+        # (run id, source, metric, value, tool, finding id, finding status): newest run wins.
+        seen: list[tuple[int, int, str, float, str, int | None, str]] = [
+            (run or 0, 1, metric, value, tool, pk, status)
+            for pk, metric, value, tool, run, status in Finding.objects.filter(fq)
+            .order_by("-last_scan_id", "-id").values_list(*columns)[:1000]
+        ] + [
+            (run, 0, metric, value, tool, None, "")
+            for metric, value, tool, run in CheckResult.objects.filter(cq)
+            .order_by("-scan_run_id", "-id")
+            .values_list("metric_name", "metric_value", "tool", "scan_run_id")[:1000]
+        ]  # fmt: skip
+        seen.sort(key=lambda s: (s[0], s[1]), reverse=True)
+        for rule in rules:
+            if self.waived(rule["id"]):
+                continue
+            metric, comparator, limit = rule["metric"], rule["comparator"], rule["value"]
+            tool = rule.get("tool")
+            latest = next(
+                (s for s in seen if s[2] == metric and (tool is None or s[4] == tool)), None
+            )
+            by = f" by {tool}" if tool else ""
+            if latest is None:
+                if rule["required"]:
+                    self.add(
+                        rule["id"],
+                        "fail",
+                        f"missing evidence: no {metric} result{by} recorded for {self.subject}",
+                        f"run the assessment{by} on {self.subject} and upload its report",
+                    )
+                continue
+            run, _, _, value, source_tool, finding_id, status = latest
+            if COMPARE[comparator](value, limit):
+                continue
+            if status in (Status.RISK_ACCEPTED, Status.FALSE_POSITIVE):
+                continue  # the team's decision on that very result stands
+            self.add(
+                rule["id"],
+                "fail",
+                f"{metric} = {value:g} ({source_tool}, scan {run}); the policy requires "
+                f"{comparator} {limit:g}",
+                f"improve the model until {metric} {comparator} {limit:g}, or get an "
+                f"approved exception for rule {rule['id']}",
+                [finding_id] if finding_id else [],
+            )
+
+
+def gate_evaluate(
+    model: MLModel, version: ModelVersion | None = None, *, now: datetime | None = None
+) -> GateResult:
+    """The gate verdict (``pass``, ``warn`` or ``fail``) of ``model`` (at ``version``) under
+    the policy governing it, with one reason per failed or warning rule."""
+    policy = policy_effective_for(model)
+    ev = _Evaluation(model, version, policy, now or timezone.now())
+    ev.load_exceptions()
+    ev.findings_and_sla()
+    ev.evidence()
+    ev.assessments()
+    ev.exceptions_ending()
+    reasons = ev.reasons
     verdict = max((r.verdict for r in reasons), key=VERDICT_RANK.__getitem__, default="pass")
-    return GateResult(verdict=verdict, reasons=reasons)
+    return GateResult(verdict=verdict, reasons=reasons, policy=policy.label)

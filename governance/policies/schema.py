@@ -28,7 +28,7 @@ COMPARATORS = (">=", ">", "<=", "<", "==", "!=")
 EVIDENCE_SCOPES = ("version", "artifact")
 OVERDUE_MODES = ("fail", "warn", "ignore")
 #: Rule ids the engine uses itself; a policy's own rules cannot take them.
-RESERVED_RULE_IDS = ("sla-overdue", "sla-due-soon")
+RESERVED_RULE_IDS = ("sla-overdue", "sla-due-soon", "exceptions-ending")
 
 DEFAULT_SLA_DAYS: dict[str, int | None] = {
     "critical": 7, "high": 30, "medium": 90, "low": 180, "info": None,
@@ -43,7 +43,7 @@ _RULE_ID = {
     "exceptions name it.",
 }
 _NAME_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 60},
-              "uniqueItems": True}  # fmt: skip
+              "uniqueItems": True, "maxItems": 50}  # fmt: skip
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -80,17 +80,20 @@ SCHEMA: dict[str, Any] = {
         },
         "thresholds": {
             "type": "array",
+            "maxItems": 200,
             "description": "Limits on open (open, confirmed, in progress) findings.",
             "items": {"$ref": "#/$defs/threshold"},
         },
         "evidence": {
             "type": "array",
+            "maxItems": 100,
             "description": "Scans that must have run (status done) on this model version or "
             "artifact, recently enough.",
             "items": {"$ref": "#/$defs/evidence"},
         },
         "assessments": {
             "type": "array",
+            "maxItems": 100,
             "description": "Metric thresholds. They override the tool's own pass/fail: the latest "
             "recorded value of the metric is compared here, and assessment findings of a metric "
             "named here do not count toward thresholds or SLAs.",
@@ -200,6 +203,16 @@ SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: a policy never needs them, and aliases let a
+    small document expand into a huge one ("billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise ApplicationError("YAML anchors and aliases are not allowed in policy documents")
+        return super().compose_node(parent, index)
 
 
 def _where(parts: Any) -> str:
@@ -316,7 +329,7 @@ def policy_document_parse(text: str | bytes) -> dict[str, Any]:
     if len(text) > 256 * 1024:
         raise ApplicationError("the policy document is larger than 256 KiB")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

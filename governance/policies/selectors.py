@@ -94,7 +94,8 @@ def policy_candidates(team_ids: list[int] | None) -> list[dict[str, Any]]:
     qs = _live_policies()
     if team_ids is not None:
         qs = qs.filter(Q(team_id__in=team_ids) | Q(team__isnull=True))
-    return list(qs.values("id", "team_id", "name", "risk_tiers", "stages", "revision", "document"))
+    fields = ("id", "team_id", "name", "risk_tiers", "stages", "revision", "document")
+    return [dict(row) for row in qs.values(*fields)]
 
 
 def policy_effective_for(model: MLModel) -> EffectivePolicy:

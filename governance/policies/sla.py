@@ -2,29 +2,24 @@
 
 A finding's due date is ``date(first_seen) + days`` for its severity under the policy that
 governs its model, set when it is first seen, recomputed when its severity changes (import) or
-when the governing policy's SLA changes (:func:`governance.policies.services` keeps stored due
+when the governing policy's SLA changes (:mod:`governance.policies.services` keeps stored due
 dates in step with policy edits).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from governance.inventory.models import MLModel
+from governance.inventory.models import MLModel
+from governance.policies.schema import DEFAULT_SLA_DAYS  # critical 7, high 30, medium 90, low 180
+from governance.policies.selectors import policy_effective_for
 
-#: Default SLA in days per severity (a team's risk policy may override; info has no clock).
-DEFAULT_SLA_DAYS: dict[str, int | None] = {
-    "critical": 7,
-    "high": 30,
-    "medium": 90,
-    "low": 180,
-    "info": None,
-}
+__all__ = ["DEFAULT_SLA_DAYS", "sla_days_for_model", "sla_due"]
 
 
-def sla_due(first_seen: datetime, severity: str, sla_days: dict[str, int | None] | None = None) -> date | None:
+def sla_due(
+    first_seen: datetime, severity: str, sla_days: dict[str, int | None] | None = None
+) -> date | None:
     """Due date = date(first_seen) + SLA days for the severity; None when it has no clock."""
     days = (sla_days or DEFAULT_SLA_DAYS).get(severity)
     if days is None:
@@ -34,6 +29,4 @@ def sla_due(first_seen: datetime, severity: str, sla_days: dict[str, int | None]
 
 def sla_days_for_model(model: MLModel) -> dict[str, int | None]:
     """SLA days of the policy governing ``model`` (one query). Look it up once per import."""
-    from governance.policies.selectors import policy_effective_for  # noqa: PLC0415 - cycle
-
     return policy_effective_for(model).sla_days

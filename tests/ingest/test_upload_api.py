@@ -267,3 +267,12 @@ def test_a_report_failing_midway_writes_nothing(upload: Any, token: str) -> None
     response = upload(token, bad, model="late-failure")
     assert response.status_code == 400
     assert _nothing_written()
+
+
+def test_nul_characters_in_a_report_are_dropped_not_a_server_error(upload: Any, token: str) -> None:
+    """PostgreSQL text and jsonb cannot hold NUL; a report that carries one still imports."""
+    data = trivy_report(range(2)).replace(b"Synthetic vulnerability 1", b"Synthetic\\u0000 vuln 1")
+    assert b"\\u0000" in data
+    response = upload(token, data)
+    assert response.status_code == 201, response.content
+    assert Finding.objects.get(vuln_id="CVE-2024-10001").title == "Synthetic vuln 1"
