@@ -237,7 +237,11 @@ CELERY_TIMEZONE = TIME_ZONE
 WARDEN_MAX_REPORT_BYTES = env_int("WARDEN_MAX_REPORT_BYTES", 200 * 1024 * 1024)
 WARDEN_ASYNC_THRESHOLD_BYTES = env_int("WARDEN_ASYNC_THRESHOLD_BYTES", 20 * 1024 * 1024)
 WARDEN_DEMO_PASSWORD = env_str("WARDEN_DEMO_PASSWORD", "warden-demo")
-WARDEN_REPORT_DIR = Path(env_str("WARDEN_REPORT_DIR", str(MEDIA_ROOT / "reports")))
+# Server-side artifact scans read only below these directories (never a URL, never elsewhere).
+WARDEN_ARTIFACT_ROOTS = [
+    Path(p).resolve()
+    for p in env_list("WARDEN_ARTIFACT_ROOTS", [str(MEDIA_ROOT / "artifacts")])
+]
 
 LOGGING = {
     "version": 1,

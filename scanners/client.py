@@ -206,9 +206,7 @@ def cmd_gate(api: Api, args: argparse.Namespace) -> int:
 
 
 def cmd_scan(api: Api | None, args: argparse.Namespace) -> int:
-    from scanners.modelfile.report import scan_report_json
-
-    content, worst_hit = scan_report_json(args.paths, fail_on=args.fail_on)
+    content, worst_hit = _scan_to_json(args.paths, args.fail_on)
     if not args.upload:
         sys.stdout.write(content.decode())
         return 1 if worst_hit else 0
@@ -216,6 +214,26 @@ def cmd_scan(api: Api | None, args: argparse.Namespace) -> int:
     result = upload_report(api, content=content, filename="warden-modelscan.json", args=args)
     code = _report_result(result, args.fail_on_gate)
     return max(code, 1 if worst_hit and args.fail_on_findings else 0)
+
+
+def _scan_to_json(paths: Sequence[str], fail_on: str) -> tuple[bytes, bool]:
+    """Run Warden's model-file scanner (it never loads or executes a file) over ``paths``;
+    returns its ``warden.modelscan/v1`` JSON and whether a finding reached ``fail_on``."""
+    from scanners.modelfile import scan_path  # only `scan` needs the scanner
+    from scanners.modelfile.report import to_json_doc
+    from scanners.severity import SEVERITY_RANK
+
+    results = []
+    for path in paths:
+        try:
+            results.extend(scan_path(path))
+        except FileNotFoundError:
+            raise ClientError(f"no such file or directory: {path}") from None
+        except OSError as exc:
+            raise ClientError(f"cannot read {path}: {exc.strerror or exc}") from None
+    bar = SEVERITY_RANK[fail_on]
+    hit = any(SEVERITY_RANK[f.severity] >= bar for r in results for f in r.findings)
+    return json.dumps(to_json_doc(results), indent=1).encode(), hit
 
 
 class _Parser(argparse.ArgumentParser):

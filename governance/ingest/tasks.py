@@ -16,3 +16,11 @@ from governance.ingest.services import scan_run_import_queued
 def scan_import_task(self: object, scan_run_id: int) -> str:
     """Import a queued report. Idempotent: a retried or redelivered task finds the run done."""
     return scan_run_import_queued(scan_run_id=scan_run_id).status
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=3)
+def artifact_scan_task(scan_run_id: int) -> str:
+    """Scan a model version's artifact (statically: nothing in it is loaded) and import."""
+    from governance.ingest.artifacts import artifact_scan_run  # noqa: PLC0415
+
+    return artifact_scan_run(scan_run_id=scan_run_id).status

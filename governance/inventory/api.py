@@ -11,7 +11,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.accounts.selectors import has_role
+from governance.ingest.api import scan_run_payload
+from governance.ingest.artifacts import artifact_scan_request
+from governance.ingest.models import ScanRun
 from governance.inventory.models import MLModel, ModelVersion
+from governance.lib.api_errors import ApplicationError
 from governance.inventory.selectors import model_get_for_user
 from governance.lib.api import TeamScopedMixin
 from governance.policies.gate import gate_evaluate
@@ -69,6 +74,20 @@ class ModelViewSet(TeamScopedMixin, viewsets.ReadOnlyModelViewSet):
         page = self.paginate_queryset(model.versions.order_by("-id"))
         data = ModelVersionSerializer(page, many=True).data
         return self.get_paginated_response(data)
+
+    @extend_schema(request=None, responses={202: dict})
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<version>[^/]+)/scan")
+    def scan_artifact(self, request: Request, pk: str | None = None, version: str = "") -> Response:
+        """Scan this version's artifact on the server with Warden's model-file scanner."""
+        model = self.get_object()
+        if not has_role(request.user, model.team_id, "member"):
+            raise ApplicationError("scanning needs a member role or a write token", status_code=403)
+        found = model.versions.filter(version=version).first()
+        if found is None:
+            raise Http404(f"{model.name} has no version {version!r}")
+        run = artifact_scan_request(version=found, actor=request.user)
+        run = ScanRun.objects.select_related("model", "version", "team").get(pk=run.pk)
+        return Response(scan_run_payload(run, request), status=202)
 
     @extend_schema(
         parameters=[OpenApiParameter("version", str, description="the model version")],

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
-from governance.inventory.selectors import models_with_open_counts
+from governance.findings.models import ACTIVE_STATUSES, SEVERITY_ORDER
+from governance.ingest.artifacts import artifact_scan_request
+from governance.inventory.models import ModelVersion
+from governance.inventory.selectors import model_get_for_user, models_with_open_counts
+from governance.lib.api_errors import ApplicationError
+from governance.policies.gate import gate_evaluate
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -25,3 +34,51 @@ def home(request: HttpRequest) -> HttpResponse:
             "lead_team_ids": {t.pk for t in teams if has_role(request.user, t.pk, "lead")},
         },
     )
+
+
+def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One model: gate verdict for its latest version, versions, recent scans, open findings."""
+    model = model_get_for_user(request.user, pk)
+    versions = list(model.versions.order_by("-created_at", "-id")[:20])
+    latest = versions[0] if versions else None
+    gate = gate_evaluate(model, latest)
+    severity_rank = Case(
+        *[When(severity=s, then=Value(r)) for s, r in SEVERITY_ORDER.items()],
+        output_field=IntegerField(),
+    )
+    findings = list(
+        model.findings.filter(status__in=ACTIVE_STATUSES)
+        .select_related("assignee", "version")
+        .annotate(rank=severity_rank)
+        .order_by("-rank", "sla_due", "id")[:200]
+    )
+    scans = list(model.scan_runs.select_related("version").order_by("-id")[:15])
+    return render(
+        request,
+        "web/model_detail.html",
+        {
+            "model": model,
+            "versions": versions,
+            "latest": latest,
+            "gate": gate,
+            "findings": findings,
+            "scans": scans,
+            "can_write": has_role(request.user, model.team_id, "member"),
+        },
+    )
+
+
+@require_POST
+def version_scan(request: HttpRequest, pk: int, version: str) -> HttpResponse:
+    """Start a server-side scan of a version's artifact (members and leads)."""
+    model = model_get_for_user(request.user, pk)
+    if not has_role(request.user, model.team_id, "member"):
+        raise PermissionDenied("viewers cannot start scans")
+    found = get_object_or_404(ModelVersion, model=model, version=version)
+    try:
+        run = artifact_scan_request(version=found, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Scan #{run.pk} of {found.version} queued.")
+    return redirect("web:model", pk=model.pk)
