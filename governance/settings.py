@@ -239,8 +239,7 @@ WARDEN_ASYNC_THRESHOLD_BYTES = env_int("WARDEN_ASYNC_THRESHOLD_BYTES", 20 * 1024
 WARDEN_DEMO_PASSWORD = env_str("WARDEN_DEMO_PASSWORD", "warden-demo")
 # Server-side artifact scans read only below these directories (never a URL, never elsewhere).
 WARDEN_ARTIFACT_ROOTS = [
-    Path(p).resolve()
-    for p in env_list("WARDEN_ARTIFACT_ROOTS", [str(MEDIA_ROOT / "artifacts")])
+    Path(p).resolve() for p in env_list("WARDEN_ARTIFACT_ROOTS", [str(MEDIA_ROOT / "artifacts")])
 ]
 
 LOGGING = {

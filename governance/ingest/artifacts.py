@@ -65,7 +65,7 @@ def artifact_scan_request(*, version: ModelVersion, actor: Any) -> ScanRun:
             api_token=getattr(actor, "token", None),
             status=ScanRun.Status.QUEUED,
         )
-        from governance.ingest.tasks import artifact_scan_task  # noqa: PLC0415 - import cycle
+        from governance.ingest.tasks import artifact_scan_task
 
         run_id = run.pk
         transaction.on_commit(lambda: artifact_scan_task.delay(run_id))
@@ -74,10 +74,9 @@ def artifact_scan_request(*, version: ModelVersion, actor: Any) -> ScanRun:
 
 def artifact_scan_run(*, scan_run_id: int) -> ScanRun:
     """The task body: scan, then import through the same path as uploaded reports."""
-    from scanners.modelfile import scan_path  # noqa: PLC0415 - heavy, only in workers
-    from scanners.modelfile.report import to_report  # noqa: PLC0415
-
-    from governance.ingest.services import scan_run_import  # noqa: PLC0415
+    from governance.ingest.services import scan_run_import
+    from scanners.modelfile import scan_path
+    from scanners.modelfile.report import to_report
 
     ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED).update(
         status=ScanRun.Status.RUNNING, started_at=timezone.now()

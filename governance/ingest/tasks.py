@@ -21,6 +21,6 @@ def scan_import_task(self: object, scan_run_id: int) -> str:
 @shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=3)
 def artifact_scan_task(scan_run_id: int) -> str:
     """Scan a model version's artifact (statically: nothing in it is loaded) and import."""
-    from governance.ingest.artifacts import artifact_scan_run  # noqa: PLC0415
+    from governance.ingest.artifacts import artifact_scan_run
 
     return artifact_scan_run(scan_run_id=scan_run_id).status

@@ -16,9 +16,9 @@ from governance.ingest.api import scan_run_payload
 from governance.ingest.artifacts import artifact_scan_request
 from governance.ingest.models import ScanRun
 from governance.inventory.models import MLModel, ModelVersion
-from governance.lib.api_errors import ApplicationError
 from governance.inventory.selectors import model_get_for_user
 from governance.lib.api import TeamScopedMixin
+from governance.lib.api_errors import ApplicationError
 from governance.policies.gate import gate_evaluate
 
 
