@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB_FILE := warden.sqlite3
 
-.PHONY: run test lint format worker install clean
+.PHONY: run test lint format worker beat install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ format: $(STAMP)
 
 worker: $(STAMP)
 	$(BIN)/celery -A governance worker -l info
+
+beat: $(STAMP)
+	$(BIN)/celery -A governance beat -l info
 
 clean:
 	rm -rf $(VENV) $(DB_FILE) staticfiles .pytest_cache .mypy_cache .ruff_cache
