@@ -1,0 +1,141 @@
+"""Compressed streams (gzip, bz2, xz, lzma, zlib, old joblib ``ZF``) and tar archives,
+including the legacy PyTorch tar checkpoint (``sys_info``, ``pickle``, ``storages``,
+``tensors``), whose ``storages`` and ``tensors`` members interleave pickles with raw data.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import tarfile
+from typing import Any, cast
+
+from scanners.modelfile.archive import SourceIO, inflate
+from scanners.modelfile.detect import detect
+from scanners.modelfile.engine import Ctx, join, scan_source
+from scanners.modelfile.formats import pickles
+from scanners.modelfile.pickle_ops import GlobalName, PickleReport
+from scanners.modelfile.pickle_scan import read_value
+from scanners.modelfile.source import SliceSource, Source
+
+_W = "warden-modelscan/"
+_SUFFIX = re.compile(r"\.(gz|gzip|bz2|xz|lzma|z|zlib)$", re.I)
+_ZF = re.compile(rb"ZF(?:0x)?[0-9a-fA-F]*L? *")
+_LEGACY_TAR = frozenset({"sys_info", "pickle", "storages", "tensors"})
+_ELEMENT_SIZE = {
+    "Double": 8, "Float": 4, "Half": 2, "BFloat16": 2, "Long": 8, "Int": 4, "Short": 2,
+    "Char": 1, "Byte": 1, "Bool": 1, "ComplexFloat": 8, "ComplexDouble": 16, "QUInt8": 1,
+    "QInt8": 1, "QInt32": 4, "QUInt4x2": 1, "QUInt2x4": 1,
+}  # fmt: skip
+MAX_ITEMS = 1_000_000
+
+
+def scan_compressed(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
+    kind = detect(src)
+    start = 0
+    if kind == "joblib-zf":  # joblib < 0.10: "ZF" + hex length padded with spaces + zlib
+        m = _ZF.match(src.read_at(0, 64))
+        start, kind = (m.end() if m else 2), "zlib"
+    inner = inflate(src, start, src.size - start, kind, ctx.budget)
+    child = join(member, f"[{kind}]")
+    inner_name = _SUFFIX.sub("", name) if _SUFFIX.search(name) else name
+    fmt = scan_source(ctx, inner, child, inner_name, depth + 1)
+    ctx.note_member(child, fmt, inner.size)
+    return f"{fmt}+{kind}"
+
+
+def scan_tar(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
+    try:
+        tf = tarfile.open(fileobj=SourceIO(src), mode="r:")  # noqa: SIM115 - closed below
+    except (tarfile.TarError, ValueError, OSError) as exc:
+        ctx.not_scanned(member, f"tar: {exc}")
+        return "tar"
+    found: list[tuple[str, int, int]] = []
+    try:
+        while True:
+            try:
+                ti = tf.next()
+            except (tarfile.TarError, ValueError, OSError, UnicodeError) as exc:
+                ctx.not_scanned(member, f"tar: {exc}")
+                break
+            if ti is None:
+                break
+            ctx.budget.count_member()
+            cast(Any, tf).members.clear()  # keep memory flat on huge archives
+            _check_path(ctx, member, ti)
+            if ti.isreg() and not ti.issparse():
+                found.append((ti.name, ti.offset_data, ti.size))
+    finally:
+        tf.close()
+    legacy = {n for n, _o, _s in found} >= {"pickle", "storages"} and all(
+        n in _LEGACY_TAR for n, _o, _s in found
+    )
+    for tname, off, size in found:
+        child = join(member, tname)
+        sub = SliceSource(src, off, size)
+        if legacy and tname in ("storages", "tensors"):
+            _legacy_sequence(ctx, sub, child, tname, depth)
+            ctx.note_member(child, "pytorch-legacy-" + tname, size)
+        else:
+            fmt = scan_source(ctx, sub, child, tname.rsplit("/", 1)[-1], depth + 1)
+            ctx.note_member(child, fmt, size)
+    return "pytorch-legacy-tar" if legacy else "tar"
+
+
+def _check_path(ctx: Ctx, member: str, ti: tarfile.TarInfo) -> None:
+    n = ti.name.replace("\\", "/")
+    bad = n.startswith("/") or ".." in n.split("/")
+    link = ti.issym() or ti.islnk()
+    if bad or link:
+        what = f"a link to {ti.linkname!r}" if link else "a path outside the extraction directory"
+        ctx.finding(
+            _W + "archive-path",
+            "high",
+            join(member, ti.name),
+            title=f"Archive member {ti.name!r} is {what}",
+            description=f"Extracting the archive writes {what}: {ti.name!r}.",
+            key=ti.name[:80],
+            evidence={"format": "tar", "member": ti.name, "link": ti.linkname[:200]},
+        )
+
+
+def _legacy_sequence(ctx: Ctx, sub: Source, child: str, kind: str, depth: int) -> None:
+    """Walk ``storages``/``tensors`` the way torch's legacy_load reads them."""
+    rep = PickleReport()
+    pos, count = read_value(sub, 0, rep)
+    if pos >= 0 and isinstance(count, int) and not isinstance(count, bool):
+        for _ in range(min(max(count, 0), MAX_ITEMS)):
+            pos, value = read_value(sub, pos, rep)
+            if pos < 0:
+                break
+            if kind == "storages":
+                size = _element_size(value)
+                raw = sub.read_at(pos, 8)
+                if size is None or len(raw) < 8:
+                    rep.errors.append((pos, "legacy storage record not understood"))
+                    break
+                pos += 8 + struct.unpack("<q", raw)[0] * size
+            else:
+                raw = sub.read_at(pos, 4)
+                if len(raw) < 4:
+                    rep.errors.append((pos, "legacy tensor record truncated"))
+                    break
+                ndim = struct.unpack("<i", raw)[0]
+                pos += 8 + 16 * max(ndim, 0) + 8
+            if pos > sub.size:
+                rep.errors.append((sub.size, "legacy record runs past the member's end"))
+                break
+        else:
+            if kind == "storages" and pos < sub.size:
+                read_value(sub, pos, rep)  # storage views
+    elif pos >= 0:
+        rep.errors.append((0, f"legacy {kind} member does not start with a count"))
+    pickles.report(ctx, rep, sub, child, "pytorch-legacy-tar", depth + 1)
+
+
+def _element_size(value: object) -> int | None:
+    if isinstance(value, tuple) and len(value) >= 3 and isinstance(value[2], GlobalName):
+        name = value[2].name
+        if name.endswith("Storage"):
+            return _ELEMENT_SIZE.get(name[: -len("Storage")])
+    return None

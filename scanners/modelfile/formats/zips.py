@@ -1,0 +1,215 @@
+"""Zip archives: PyTorch checkpoints, TorchScript, Keras v3, .npz and plain zips.
+
+Every member is identified by content, whatever its name. PyTorch tensor storages are the
+exception, and on purpose: the members ``<root>/data/<key>`` whose keys the checkpoint's
+pickles load with ``persistent_load`` are read by ``torch.load`` as raw bytes, never
+unpickled, so they are not read at all. A 2 GB checkpoint costs its central directory and
+its pickles.
+"""
+
+from __future__ import annotations
+
+import re
+
+from scanners.modelfile import classify as cl
+from scanners.modelfile.archive import inflate
+from scanners.modelfile.engine import Ctx, join, scan_source
+from scanners.modelfile.formats import keras, pickles
+from scanners.modelfile.pickle_scan import scan_pickle
+from scanners.modelfile.source import SliceSource, Source
+from scanners.modelfile.zipread import ZipEntry, ZipError, local_header, read_directory
+from scanners.parsers import _modelfile_common as mf
+
+_W = "warden-modelscan/"
+_METHODS = {8: "deflate", 12: "bz2"}
+_TS_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
+_TS_OPS = re.compile(r"\bops\.([A-Za-z_]\w*)\.")
+_TS_ALLOWED_IMPORTS = ("__torch__", "torch", "typing", "builtins", "math", "__builtins__")
+_TS_STD_OPS = frozenset({"aten", "prim", "quantized", "_caffe2", "_quantized", "profiler"})
+MAX_CODE = 4 << 20
+
+
+def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
+    try:
+        d = read_directory(src, ctx.limits.max_members + 1)
+    except ZipError as exc:
+        ctx.not_scanned(member, f"zip: {exc}")
+        return "zip"
+    where = member or name
+    for note in d.anomalies:
+        _anomaly(ctx, member, where, note)
+    if d.prefix and member.rsplit("/", 1)[-1] != "[prefix]":
+        child = join(member, "[prefix]")
+        scan_source(ctx, SliceSource(src, 0, d.prefix), child, child, depth + 1)
+    files = [e for e in d.entries if not e.is_dir]
+    allowed = max(0, ctx.limits.max_members - ctx.budget.members)
+    if len(files) > allowed or d.declared > ctx.limits.max_members:
+        ctx.finding(
+            _W + "archive-limit",
+            "medium",
+            member,
+            title=f"{member or name}: more than {ctx.limits.max_members} archive members",
+            description=f"Only the first {allowed} members were scanned.",
+            key="members",
+        )
+        files = files[:allowed]
+    ctx.budget.members += len(files)
+    names = {e.name for e in files}
+    root = files[0].name.split("/", 1)[0] if files and "/" in files[0].name else ""
+    pre = f"{root}/" if root else ""
+    is_keras = "config.json" in names and bool({"metadata.json", "model.weights.h5"} & names)
+    is_ts = any(n.startswith(pre + "code/") for n in names) or pre + "constants.pkl" in names
+    is_torch = pre + "data.pkl" in names or any(n.endswith("/data.pkl") for n in names)
+    is_npz = bool(files) and all(n.endswith(".npy") for n in names)
+    label = (
+        "keras-v3"
+        if is_keras
+        else "torchscript"
+        if is_ts
+        else "pytorch-zip"
+        if is_torch
+        else "numpy-npz"
+        if is_npz
+        else "zip"
+    )
+    for e in files:
+        _check_path(ctx, member, e)
+    storage_keys: set[str] = set()
+    first = [e for e in files if e.name.endswith(".pkl")]
+    rest = [e for e in files if not e.name.endswith(".pkl")]
+    for e in first:
+        child = join(member, e.name)
+        data = _open(ctx, src, e, child)
+        if data is None:
+            continue
+        head = data.read_at(0, 2)
+        if head[:1] == b"\x80" or pickles.looks_like(data):
+            rep = scan_pickle(data)
+            storage_keys.update(rep.storage_keys)
+            fmt = "pickle"
+            pickles.report(ctx, rep, data, child, label, depth + 1, torchscript=is_ts)
+            ctx.note_member(child, fmt, data.size)
+        else:
+            scan_source(ctx, data, child, e.name, depth + 1)
+    code: list[str] = []
+    ops: set[str] = set()
+    tensor_dirs = (pre + "data/", pre + "constants/") if is_ts else (pre + "data/",)
+    for e in rest:
+        child = join(member, e.name)
+        if (is_torch or is_ts) and e.name.startswith(tensor_dirs):
+            key = e.name.rsplit("/", 1)[-1]
+            if key in storage_keys and e.name.count("/") == pre.count("/") + 1:
+                ctx.note_member(child, "tensor-data", e.usize)
+                continue
+        if is_ts and e.name.startswith(pre + "code/") and e.name.endswith(".py"):
+            data = _open(ctx, src, e, child)
+            if data is not None:
+                code.append(e.name)
+                _torchscript_code(ctx, data, child, ops)
+            continue
+        if is_keras and e.name == "config.json":
+            data = _open(ctx, src, e, child)
+            if data is not None:
+                keras.check_config_bytes(ctx, data.read_at(0, keras.MAX_CONFIG), child)
+                ctx.note_member(child, "keras-config", data.size)
+            continue
+        data = _open(ctx, src, e, child)
+        if data is not None:
+            fmt = scan_source(ctx, data, child, e.name.rsplit("/", 1)[-1], depth + 1)
+            ctx.note_member(child, fmt, data.size)
+    if code:
+        custom = sorted(ops - _TS_STD_OPS)
+        ctx.finding(
+            _W + "torchscript-code",
+            "medium",
+            member,
+            title=f"{where} is a TorchScript archive with {len(code)} code file(s)",
+            description=(
+                "torch.jit.load compiles and runs the code in this archive"
+                + (f"; it calls custom operator namespaces {', '.join(custom)}" if custom else "")
+                + "."
+            ),
+            key="code",
+            evidence={"format": "torchscript", "code_files": code[:50], "op_namespaces": custom},
+        )
+    return label
+
+
+def _open(ctx: Ctx, src: Source, e: ZipEntry, child: str) -> Source | None:
+    try:
+        lh = local_header(src, e)
+    except ZipError as exc:
+        ctx.not_scanned(child, str(exc))
+        return None
+    if lh.name != e.name:
+        _anomaly(
+            ctx,
+            child,
+            child,
+            f"local header name {lh.name!r} differs from the central directory's {e.name!r}"
+            " (read as PyTorch reads it: central-directory name, local-header offsets)",
+        )
+    if e.flags & 1:
+        _anomaly(ctx, child, child, "flagged encrypted but readable (PyTorch ignores the flag)")
+    if e.method == 0:
+        return SliceSource(src, lh.data_offset, e.usize)
+    kind = _METHODS.get(e.method)
+    if kind is None:
+        ctx.not_scanned(child, f"zip compression method {e.method} is not supported")
+        return None
+    try:
+        return inflate(src, lh.data_offset, e.csize, kind, ctx.budget)
+    except ValueError as exc:
+        ctx.not_scanned(child, str(exc))
+        return None
+
+
+def _anomaly(ctx: Ctx, member: str, where: str, note: str) -> None:
+    ctx.finding(
+        _W + "zip-anomaly",
+        "medium",
+        member,
+        title=f"Zip structure anomaly in {where}",
+        description=note[:500] + ". Other scanners skip or misread such entries.",
+        key=note[:40],
+        evidence={"format": "zip", "anomaly": note[:500]},
+    )
+
+
+def _check_path(ctx: Ctx, member: str, e: ZipEntry) -> None:
+    n = e.name.replace("\\", "/")
+    bad = n.startswith("/") or re.match(r"^[A-Za-z]:", n) or ".." in n.split("/")
+    if bad or e.is_symlink:
+        what = "a symbolic link" if e.is_symlink else "a path outside the extraction directory"
+        ctx.finding(
+            _W + "archive-path",
+            "high",
+            join(member, e.name),
+            title=f"Archive member {e.name!r} is {what}",
+            description=f"Extracting the archive writes {what}: {e.name!r}.",
+            key=e.name[:80],
+            evidence={"format": "zip", "member": e.name},
+        )
+
+
+def _torchscript_code(ctx: Ctx, data: Source, child: str, ops: set[str]) -> None:
+    text = data.read_at(0, MAX_CODE).decode("utf-8", "replace")
+    ops.update(_TS_OPS.findall(text))
+    for m in _TS_IMPORT.finditer(text):
+        mod = m.group(1) or m.group(2)
+        if mod.split(".")[0] in _TS_ALLOWED_IMPORTS:
+            continue
+        verdict = cl.classify(mod, "*")
+        sev = "critical" if verdict.level == cl.DANGEROUS else "high"
+        ctx.finding(
+            mf.UNSAFE_IMPORT if sev == "critical" else _W + "torchscript-code",
+            sev,
+            child,
+            title=f"TorchScript code imports {mod}",
+            description=(
+                f"The TorchScript code in {child} imports the Python module {mod}; TorchScript "
+                "models only need torch."
+            ),
+            import_name=mod,
+            evidence={"format": "torchscript", "line": m.group(0).strip()[:200]},
+        )

@@ -1,0 +1,59 @@
+"""Scan results as a :class:`Report` and as Warden's JSON document (``warden.modelscan/v1``).
+
+The JSON document is what ``python -m scanners scan --format json`` prints and what
+:mod:`scanners.parsers.warden_modelscan` parses back, so ``warden scan PATH --upload`` goes
+through the same ingestion path as every other tool's report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from scanners.findings import Report
+from scanners.modelfile.engine import FileResult
+from scanners.modelfile.rules import TOOL
+from scanners.severity import SEVERITY_RANK
+
+SCHEMA = "warden.modelscan/v1"
+VERSION = "0.1.0"
+SCAN_TYPE = "warden-modelscan"
+
+
+def to_report(results: list[FileResult]) -> Report:
+    """All findings of a scan in one report (files, formats and hashes in metadata)."""
+    report = Report(tool=TOOL, tool_version=VERSION, scan_type=SCAN_TYPE, category="model_file")
+    for res in results:
+        report.findings.extend(res.findings)
+        if res.error:
+            report.warnings.append(f"{res.path}: {res.error}")
+    report.metadata = {
+        "schema": SCHEMA,
+        "files": [
+            {"path": r.path, "format": r.format, "sha256": r.sha256, "size": r.size}
+            for r in results
+        ],
+    }
+    return report
+
+
+def summary(results: list[FileResult]) -> dict[str, Any]:
+    counts: Counter[str] = Counter(f.severity for r in results for f in r.findings)
+    worst = max(counts, key=lambda s: SEVERITY_RANK[s]) if counts else None
+    return {
+        "files": len(results),
+        "findings": sum(counts.values()),
+        "by_severity": {s: counts.get(s, 0) for s in SEVERITY_RANK},
+        "max_severity": worst,
+    }
+
+
+def to_json_doc(results: list[FileResult]) -> dict[str, Any]:
+    """The ``warden.modelscan/v1`` document."""
+    return {
+        "schema": SCHEMA,
+        "tool": TOOL,
+        "version": VERSION,
+        "summary": summary(results),
+        "files": [r.to_dict() for r in results],
+    }

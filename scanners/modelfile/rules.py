@@ -1,0 +1,242 @@
+"""Rule catalogue of Warden's model-file scanner and the one place findings are built.
+
+Import findings share their rule ids and fingerprint with the other model-file tools
+(:mod:`scanners.parsers._modelfile_common`): ``unsafe-import`` (dangerous), ``suspicious-import``
+(not allowed, not known dangerous), ``unsafe-operator`` (code-running constructs outside
+pickle), ``not-scanned`` (what could not be read completely is never reported clean). Rules
+that only Warden has are ``warden-modelscan/<rule>``. ``docs/modelfile-scanner.md`` has the
+table; :data:`RULES` is its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scanners.findings import NormalizedFinding
+from scanners.parsers import _modelfile_common as mf
+
+TOOL = "warden-modelscan"
+REMEDIATION_RESAVE = (
+    "Do not load this file. Re-export the weights in a format that cannot run code "
+    "(safetensors, or ONNX/GGUF without custom code) from a trusted environment, and load "
+    "PyTorch checkpoints with torch.load(weights_only=True)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    rule_id: str
+    severity: str  # default; some rules vary (see docs)
+    what: str
+    why: str
+    remediation: str
+
+
+def _r(rule_id: str, severity: str, what: str, why: str, remediation: str) -> Rule:
+    return Rule(rule_id, severity, what, why, remediation)
+
+
+_W = f"{TOOL}/"
+RULES: dict[str, Rule] = {
+    r.rule_id: r
+    for r in (
+        _r(
+            mf.UNSAFE_IMPORT,
+            "critical",
+            "A pickle (or a Keras config) imports an object that runs commands or code, "
+            "touches files or the network, imports by name, or is a call gadget.",
+            "Loading the file imports and usually calls it: the attacker's code runs with "
+            "the loader's rights (CWE-502).",
+            REMEDIATION_RESAVE,
+        ),
+        _r(
+            mf.SUSPICIOUS_IMPORT,
+            "high|medium",
+            "An import that is not on the allow-list: a standard-library object that is "
+            "called or instantiated (high), only referenced (medium), or third-party/user "
+            "code (medium).",
+            "Weights need tensor/array rebuild helpers, containers and numbers. Anything "
+            "else runs code at load time and needs review.",
+            "Check where the class or function comes from; if it is not yours, do not load "
+            "the file. Prefer safetensors for weights.",
+        ),
+        _r(
+            mf.UNSAFE_OPERATOR,
+            "critical|high",
+            "Code-running constructs outside pickle: Keras Lambda layers, TensorFlow "
+            "PyFunc/EagerPyFunc (critical), file-reading/writing graph ops (high).",
+            "The model runs Python or touches the file system when it is loaded or called.",
+            "Rebuild the model without Lambda layers / Python ops, or load it with "
+            "safe_mode=True and review the code first.",
+        ),
+        _r(
+            mf.NOT_SCANNED,
+            "high",
+            "The file (or a part of it) could not be read completely: malformed or truncated "
+            "pickle, unreadable archive member, nesting or size limits.",
+            "Loaders accept malformed input that scanners stop on; everything before the "
+            "break is still reported, but what follows is unverified.",
+            mf.REMEDIATION_NOT_SCANNED,
+        ),
+        _r(
+            _W + "dynamic-global",
+            "critical",
+            "STACK_GLOBAL whose module or name is computed at load time (not a string).",
+            "The import cannot be known statically: only an attacker builds names that way.",
+            REMEDIATION_RESAVE,
+        ),
+        _r(
+            _W + "build-on-import",
+            "high",
+            "BUILD applied to an imported class or function itself (not to an instance).",
+            "It sets attributes on a module-level object: a way to patch code at load time.",
+            REMEDIATION_RESAVE,
+        ),
+        _r(
+            _W + "extension-code",
+            "medium",
+            "EXT1/EXT2/EXT4: an import through the copyreg extension registry.",
+            "The name is resolved through process state the scanner cannot see.",
+            REMEDIATION_RESAVE,
+        ),
+        _r(
+            _W + "format-mismatch",
+            "high|medium",
+            "The content is not the format the file name says (a pickle named .safetensors); "
+            "high when the content can run code.",
+            "Disguising a pickle as a safe format is how unsafe files get past reviews.",
+            "Rename the file after its content, or replace it with a file in the named format.",
+        ),
+        _r(
+            _W + "polyglot",
+            "high",
+            "The file is a valid pickle and a valid zip at the same time.",
+            "Different loaders see different content: a scanner reading one side misses the other.",
+            REMEDIATION_RESAVE,
+        ),
+        _r(
+            _W + "zip-anomaly",
+            "medium",
+            "A zip member whose local header disagrees with the central directory (name), "
+            "is flagged encrypted, or cannot be read by Python's zipfile.",
+            "PyTorch's reader ignores these fields; other scanners skip such members.",
+            "Re-create the archive with a standard tool.",
+        ),
+        _r(
+            _W + "torchscript-code",
+            "medium|high",
+            "A TorchScript archive carries code; imports of Python modules in it are high.",
+            "torch.jit.load compiles and runs the code in the archive.",
+            "Load TorchScript only from trusted sources; prefer exporting weights only.",
+        ),
+        _r(
+            _W + "numpy-object-array",
+            "medium",
+            "A .npy array with object dtype: its data is a pickle (needs allow_pickle=True).",
+            "numpy.load(allow_pickle=True) unpickles it; its imports are reported separately.",
+            "Store numeric arrays only; load with allow_pickle=False.",
+        ),
+        _r(
+            _W + "keras-custom-object",
+            "medium",
+            "A Keras config refers to a registered custom object (package>Name).",
+            "The class must be importable and its code runs on load.",
+            "Check the custom object's source before loading.",
+        ),
+        _r(
+            _W + "onnx-external-data",
+            "high",
+            "An ONNX tensor's external data location is absolute or escapes the model directory.",
+            "Loading reads arbitrary files into the model (CVE-2022-25882 class).",
+            "Keep external data files next to the model with relative, plain names.",
+        ),
+        _r(
+            _W + "onnx-custom-domain",
+            "medium",
+            "An ONNX node uses an operator domain that no standard runtime provides.",
+            "Custom operators are native libraries the runtime has to load.",
+            "Check which custom-op library the model needs and where it comes from.",
+        ),
+        _r(
+            _W + "gguf-template-injection",
+            "critical|high",
+            "A GGUF chat template reaches Python internals (dunders, obfuscated names, attr "
+            "filter, imports): CVE-2024-34359.",
+            "Loaders that render the template without a sandbox run the attacker's code.",
+            "Replace the chat template with a known one; render templates in a sandbox.",
+        ),
+        _r(
+            _W + "malformed-file",
+            "medium",
+            "A GGUF, safetensors, ONNX, npy or SavedModel file whose structure is invalid "
+            "(header, offsets, overlaps, dtype x shape vs byte ranges).",
+            "Parsers disagree on malformed files; hidden or overlapping regions can smuggle data.",
+            "Re-export the file with the framework's own writer.",
+        ),
+        _r(
+            _W + "archive-path",
+            "high",
+            "An archive member with an absolute or ../ path, or a link.",
+            "Extracting it writes outside the target directory.",
+            "Re-create the archive with plain relative member names.",
+        ),
+        _r(
+            _W + "archive-limit",
+            "medium",
+            "An archive exceeds a limit (depth, member count, size, compression ratio); the "
+            "rest was not scanned.",
+            "Decompression bombs exhaust disk and memory; what is past the limit is unverified.",
+            "Scan the contents separately, or split the archive.",
+        ),
+        _r(
+            _W + "scan-limit",
+            "low",
+            "A resource limit of the pickle simulation was reached (memo, stack).",
+            "Later references may be judged with less context; imports are still all seen.",
+            "Nothing to do unless other findings point at the file.",
+        ),
+    )
+}
+
+
+def location(file_path: str, member: str) -> str:
+    return f"{file_path}:{member}" if member else file_path
+
+
+def make(
+    rule_id: str,
+    severity: str,
+    *,
+    file_path: str,
+    member: str,
+    title: str,
+    description: str,
+    import_name: str = "",
+    key: str = "",
+    offset: int | None = None,
+    evidence: dict[str, Any] | None = None,
+    remediation: str | None = None,
+) -> NormalizedFinding:
+    """A :class:`NormalizedFinding` with the shared fingerprint and taxonomy."""
+    rule = RULES[rule_id]
+    f = mf.finding(
+        tool=TOOL,
+        rule_id=rule_id,
+        tool_rule=rule_id,
+        title=title,
+        severity=severity,
+        location=location(file_path, member),
+        import_name=import_name,
+        key=key,
+        raw_severity=severity,
+        description=description,
+        remediation=remediation or rule.remediation,
+        references=["https://atlas.mitre.org/techniques/AML.T0011.000"],
+        evidence=evidence,
+    )
+    # Keep the exact location (split_location would cut a path containing ':').
+    f.file_path = file_path
+    f.archive_member = member
+    f.byte_offset = offset
+    return f
