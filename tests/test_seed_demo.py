@@ -10,6 +10,7 @@ from governance.accounts.models import Membership
 from governance.findings.models import Finding, FindingEvent
 from governance.ingest.models import ScanRun
 from governance.inventory.models import MLModel
+from governance.policies.models import RiskPolicy, RiskPolicyRevision
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,8 @@ def _state() -> tuple[int, ...]:
         ScanRun.objects.count(),
         FindingEvent.objects.count(),
         Membership.objects.count(),
+        RiskPolicy.objects.count(),
+        RiskPolicyRevision.objects.count(),
     )
 
 
@@ -50,6 +53,10 @@ def test_seed_demo_is_idempotent_and_covers_every_category(client: Any) -> None:
     # Real sample reports went through the import pipeline, not hand-written rows.
     assert ScanRun.objects.filter(status="done").count() == ScanRun.objects.count() >= 30
     assert all(len(sha) == 64 for sha in ScanRun.objects.values_list("report_sha256", flat=True))
+    # The shipped example policies govern the fraud team's high and critical models.
+    assert set(
+        RiskPolicy.objects.filter(team__slug="fraud-risk").values_list("name", flat=True)
+    ) == {"example-high-tier", "example-critical-tier"}
     # Reimport semantics show up in the demo: pip-audit 1.4.0 -> 1.5.0 resolved something.
     assert Finding.objects.filter(status="resolved").exists()
 

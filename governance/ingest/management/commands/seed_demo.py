@@ -21,6 +21,8 @@ from governance.findings.services import finding_assign, finding_triage
 from governance.ingest.services import report_submit
 from governance.inventory.models import MLModel
 from governance.lib.api_errors import ApplicationError
+from governance.policies.schema import policy_document_parse
+from governance.policies.services import policy_import
 
 FIXTURES = Path(settings.BASE_DIR) / "tests" / "fixtures"
 
@@ -244,6 +246,7 @@ class Command(BaseCommand):
             for rel in reports:
                 imported, skipped = self._import(model, "1.0.0", rel, imported, skipped)
         self._triage_examples(teams, users)
+        self._example_policies(teams["fraud-risk"], users["lead"])
         self.stdout.write(
             f"demo data ready: {len(TEAMS) + 1} teams, "
             f"{MLModel.objects.filter(team__slug__in=[*TEAMS, 'outsiders']).count()} models, "
@@ -296,6 +299,13 @@ class Command(BaseCommand):
             self.stderr.write(f"skipped {rel} for {model.name}: {exc}")
             return imported, skipped + 1
         return imported + int(result.created), skipped
+
+    def _example_policies(self, team: Team, lead: Any) -> None:
+        """The shipped example policies for high and critical tiers, as one team's policies,
+        so the demo shows policy-driven gates (evidence, thresholds). Import is idempotent."""
+        for tier in ("high", "critical"):
+            path = Path(settings.BASE_DIR) / "docs" / "policies" / f"{tier}.yaml"
+            policy_import(team=team, document=policy_document_parse(path.read_text()), actor=lead)
 
     @transaction.atomic
     def _triage_examples(self, teams: dict[str, Team], users: dict[str, Any]) -> None:
