@@ -9,6 +9,10 @@ bench team and token created), then times with wall clocks:
   2. the same report again (idempotent: answered from the first run),
   3. a reimport with 10 % of the findings changed (10 % gone -> resolved, 10 % new).
 Prints seconds and findings/s per case. Not a test: figures only.
+
+Two report shapes: ``--light`` (~300 B per finding, tests/reportgen.py) and, by default, the
+realistic one of the parser benchmark (~1.5 KB per finding with descriptions, CVSS blocks and
+references, tests/scanners/generate_trivy.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,28 @@ os.environ.setdefault("WARDEN_MAX_REPORT_BYTES", str(500 * 1024 * 1024))
 os.environ.setdefault("WARDEN_ASYNC_THRESHOLD_BYTES", str(500 * 1024 * 1024))
 
 
+def _realistic_pair(n: int, tenth: int) -> tuple[bytes, bytes]:
+    """Two realistic reports: the first n findings, then the same minus the first 10 % plus
+    10 % new ones."""
+    import orjson
+
+    sys.path.insert(0, str(ROOT / "tests" / "scanners"))
+    from generate_trivy import generate
+
+    doc = generate(n + tenth)
+    flat = [(r, v) for r in doc["Results"] for v in r.get("Vulnerabilities") or []]
+
+    def subset(lo: int, hi: int) -> bytes:
+        keep = {id(v) for _, v in flat[lo:hi]}
+        results = [
+            {**r, "Vulnerabilities": [v for v in r.get("Vulnerabilities") or [] if id(v) in keep]}
+            for r in doc["Results"]
+        ]
+        return orjson.dumps({**doc, "Results": results})
+
+    return subset(0, n), subset(tenth, n + tenth)
+
+
 def main() -> None:
     import django
 
@@ -42,7 +68,8 @@ def main() -> None:
     from governance.findings.models import Finding
     from tests.reportgen import trivy_report
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 20000
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     team = team_create(slug=f"bench-{uuid.uuid4().hex[:6]}")
@@ -79,9 +106,12 @@ def main() -> None:
         return time.perf_counter() - start, status, payload
 
     model = "bench-model"
-    first = trivy_report(range(n))
     tenth = n // 10
-    changed = trivy_report(range(tenth, n + tenth))
+    if "--light" in sys.argv:
+        first = trivy_report(range(n))
+        changed = trivy_report(range(tenth, n + tenth))
+    else:
+        first, changed = _realistic_pair(n, tenth)
     print(f"report: {n:,} findings, {len(first) / 1e6:.1f} MB")
     post(trivy_report(range(10)), "warmup")
     for label, data in (

@@ -35,10 +35,21 @@ ACTIVE_STATUSES = (Status.OPEN, Status.CONFIRMED, Status.IN_PROGRESS)
 class Finding(models.Model):
     """The normalized record every scanner maps to; one per (model, fingerprint)."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="findings")
-    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="findings")
+    # Foreign keys carry no single-column index of their own (db_index=False): the composite
+    # indexes in Meta lead with them, and every index is paid on each upserted row.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
+    model = models.ForeignKey(
+        MLModel, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
     version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        db_index=False,
     )
     fingerprint = models.CharField(max_length=64)
     category = models.CharField(max_length=16, choices=CATEGORY_CHOICES)
@@ -85,12 +96,13 @@ class Finding(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_findings",
+        db_index=False,
     )
     first_scan = models.ForeignKey(
-        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     last_scan = models.ForeignKey(
-        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     updated_at = models.DateTimeField(auto_now=True)
 

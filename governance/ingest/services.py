@@ -43,6 +43,8 @@ class SubmitResult:
 
 
 def _dumps(value: Any) -> str:
+    if not value:  # most lists are empty: skip the encoder
+        return "[]" if isinstance(value, list) else "{}"
     return orjson.dumps(value).decode()
 
 
@@ -237,15 +239,25 @@ def scan_run_import(
         # Serialize imports per model: reimport bookkeeping reads then writes the model's set.
         model = MLModel.objects.select_for_update().get(pk=scan_run.model_id)
         tool = (report.tool or report.scan_type)[:60]
-        existing: dict[str, tuple[int, str, str, Any, Any]] = {
-            fp: (pk, status, sev, first_seen, due)
-            for fp, pk, status, sev, first_seen, due in Finding.objects.filter(
-                model=model
-            ).values_list("fingerprint", "id", "status", "severity", "first_seen", "sla_due")
+        existing: dict[str, tuple[int, str, str]] = {
+            fp: (pk, status, sev)
+            for fp, pk, status, sev in Finding.objects.filter(model=model).values_list(
+                "fingerprint", "id", "status", "severity"
+            )
         }
+        # A severity change moves the due date (first_seen + SLA of the new severity); only
+        # then are first-seen times needed, so the common reimport reads narrow rows.
+        first_seen_by_id: dict[int, Any] = {}
+        if any(
+            (prior := existing.get(f.fingerprint)) is not None and prior[2] != f.severity
+            for f in report.findings
+        ):
+            first_seen_by_id = dict(
+                Finding.objects.filter(model=model).values_list("id", "first_seen")
+            )
         sla_days = sla_days_for_model(model)  # once per import: the governing policy's SLA
         rows, counts, reopened_ids = _build_rows(
-            scan_run, model, report, existing, tool, now, sla_days
+            scan_run, model, report, existing, first_seen_by_id, tool, now, sla_days
         )
         findings_upsert(rows)
 
@@ -334,7 +346,8 @@ def _build_rows(
     scan_run: ScanRun,
     model: MLModel,
     report: scanners.Report,
-    existing: dict[str, tuple[int, str, str, Any, Any]],
+    existing: dict[str, tuple[int, str, str]],
+    first_seen_by_id: dict[int, Any],
     tool: str,
     now: Any,
     sla_days: dict[str, int | None] | None = None,
@@ -352,18 +365,19 @@ def _build_rows(
             continue
         seen.add(f.fingerprint)
         prior = existing.get(f.fingerprint)
+        due = None  # kept as is by the upsert unless the row is new or changed severity
         if prior is None:
             counts["new"] += 1
-            first_seen, due = now, sla_due(now, f.severity, sla_days)
+            due = sla_due(now, f.severity, sla_days)
         else:
-            pk, status, old_sev, first_seen, due = prior
+            pk, status, old_sev = prior
             if status == Status.RESOLVED:
                 counts["reopened"] += 1
                 reopened.append(pk)
             else:
                 counts["unchanged"] += 1
             if old_sev != f.severity:  # the remediation clock follows the severity
-                due = sla_due(first_seen, f.severity, sla_days)
+                due = sla_due(first_seen_by_id[pk], f.severity, sla_days)
         counts["total"] += 1
         owasp = f.owasp_ml + f.owasp_llm
         rows.append(

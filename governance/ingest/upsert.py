@@ -39,7 +39,7 @@ _LATEST = (
     "cvss_vector", "vuln_id", "aliases", "package", "package_version", "fixed_version",
     "ecosystem", "purl", "file_path", "archive_member", "line", "byte_offset", "metric_name",
     "metric_value", "metric_threshold", "comparator", "sample_count", "failure_count", "atlas",
-    "owasp", "references", "remediation", "evidence", "sla_due", "last_seen", "last_scan_id",
+    "owasp", "references", "remediation", "evidence", "last_seen", "last_scan_id",
     "updated_at",
 )  # fmt: skip
 
@@ -52,6 +52,9 @@ def _conflict_clause(table: str) -> str:
         f"{q('tools')} = CASE WHEN {table}.{q('tools')} "
         f"LIKE '%%,' || excluded.{q('tool')} || ',%%' "
         f"THEN {table}.{q('tools')} ELSE {table}.{q('tools')} || excluded.{q('tool')} || ',' END",
+        # The due date moves only when the severity does (the import computed the new one).
+        f"{q('sla_due')} = CASE WHEN {table}.{q('severity')} <> excluded.{q('severity')} "
+        f"THEN excluded.{q('sla_due')} ELSE {table}.{q('sla_due')} END",
         f"{q('status')} = CASE WHEN {table}.{q('status')} = 'resolved' THEN 'open' "
         f"ELSE {table}.{q('status')} END",
         f"{q('resolved_at')} = CASE WHEN {table}.{q('status')} = 'resolved' THEN NULL "
