@@ -61,6 +61,7 @@ def beta_world(
 OBJECT_ROUTES = [
     ("get", "/api/v1/models/{model}/", None),
     ("get", "/api/v1/models/{model_name}/", None),
+    ("patch", "/api/v1/models/{model}/", {"description": "mine now"}),
     ("get", "/api/v1/models/{model}/versions/", None),
     ("get", "/api/v1/models/{model}/gate/?version=1.0", None),
     ("get", "/api/v1/models/{model_name}/gate/", None),

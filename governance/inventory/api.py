@@ -15,8 +15,9 @@ from governance.accounts.selectors import has_role
 from governance.ingest.api import scan_run_payload
 from governance.ingest.artifacts import artifact_scan_request
 from governance.ingest.models import ScanRun
-from governance.inventory.models import MLModel, ModelVersion
+from governance.inventory.models import MLModel, ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user
+from governance.inventory.services import model_update
 from governance.lib.api import TeamScopedMixin
 from governance.lib.api_errors import ApplicationError
 from governance.policies.gate import gate_evaluate
@@ -49,6 +50,15 @@ class MLModelSerializer(serializers.ModelSerializer):
         ]
 
 
+class ModelUpdateSerializer(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    use_case = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    owner = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+
+
 class ModelViewSet(TeamScopedMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MLModelSerializer
     lookup_value_regex = "[^/]+"
@@ -63,6 +73,17 @@ class ModelViewSet(TeamScopedMixin, viewsets.ReadOnlyModelViewSet):
         if params.get("stage"):
             qs = qs.filter(stage=params["stage"])
         return qs
+
+    @extend_schema(request=ModelUpdateSerializer, responses={200: MLModelSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Edit a model: members edit description/use case/owner/tags; leads also the risk
+        tier and stage (they pick the governing policy)."""
+        model = self.get_object()
+        form = ModelUpdateSerializer(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        model = model_update(model=model, actor=request.user, changes=dict(form.validated_data))
+        model = MLModel.objects.select_related("team", "owner").get(pk=model.pk)
+        return Response(MLModelSerializer(model).data)
 
     def get_object(self) -> MLModel:
         # By id, or by name (CI knows models by name); scoped, 404 when not the caller's.

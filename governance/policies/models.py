@@ -175,6 +175,7 @@ class PolicyEvent(models.Model):
         EXCEPTION_APPROVED = "exception_approved", "Exception approved"
         EXCEPTION_REJECTED = "exception_rejected", "Exception rejected"
         EXCEPTION_EXPIRED = "exception_expired", "Exception expired"
+        MODEL_GOVERNANCE_CHANGED = "model_governance", "Model tier or stage changed"
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
     team = models.ForeignKey(

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 from governance.accounts.selectors import has_role, teams_visible_to
 from governance.findings.models import ACTIVE_STATUSES, SEVERITY_ORDER
 from governance.ingest.artifacts import artifact_scan_request
-from governance.inventory.models import ModelVersion
+from governance.inventory.models import ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user, models_with_open_counts
+from governance.inventory.services import model_update
 from governance.lib.api_errors import ApplicationError
 from governance.policies.gate import gate_evaluate
 
@@ -64,6 +65,10 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "findings": findings,
             "scans": scans,
             "can_write": has_role(request.user, model.team_id, "member"),
+            "is_lead": has_role(request.user, model.team_id, "lead"),
+            "members": model.team.memberships.select_related("user").order_by("user__username"),
+            "tiers": RiskTier.choices,
+            "stages": Stage.choices,
         },
     )
 
@@ -81,4 +86,28 @@ def version_scan(request: HttpRequest, pk: int, version: str) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Scan #{run.pk} of {found.version} queued.")
+    return redirect("web:model", pk=model.pk)
+
+
+@require_POST
+def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the model page's edit form (members; tier and stage for leads)."""
+    model = model_get_for_user(request.user, pk)
+    changes: dict[str, object] = {
+        "description": request.POST.get("description", model.description).strip(),
+        "use_case": request.POST.get("use_case", model.use_case).strip(),
+        "owner": request.POST.get("owner", ""),
+        "tags": [t.strip() for t in request.POST.get("tags", "").split(",") if t.strip()],
+    }
+    if has_role(request.user, model.team_id, "lead"):
+        changes["risk_tier"] = request.POST.get("risk_tier", model.risk_tier)
+        changes["stage"] = request.POST.get("stage", model.stage)
+    try:
+        model_update(model=model, actor=request.user, changes=changes)
+    except ApplicationError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Model saved.")
     return redirect("web:model", pk=model.pk)

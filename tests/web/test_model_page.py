@@ -73,3 +73,42 @@ def test_scan_button_queues_a_server_scan(
     response = client_of(member).post(url, follow=True)
     assert b"queued" in response.content
     assert ScanRun.objects.filter(model=run.model, tool="warden-modelscan").count() == 1
+
+
+def test_lead_changes_tier_from_the_page_and_member_cannot(
+    client_of: Any, lead: Any, member: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    model = seed_findings(team_alpha, "churn", [("CVE-1", "low")]).model
+    url = f"/models/{model.pk}/edit/"
+    form = {
+        "description": "d",
+        "use_case": "u",
+        "owner": "",
+        "tags": "a, b",
+        "risk_tier": "critical",
+        "stage": "production",
+    }
+    client_of(member).post(url, form)
+    model.refresh_from_db()
+    assert (model.description, model.tags, model.risk_tier) == (
+        "d",
+        ["a", "b"],
+        "medium",
+    )  # tier ignored
+    page = client_of(lead).post(url, form, follow=True)
+    assert b"Model saved." in page.content
+    model.refresh_from_db()
+    assert (model.risk_tier, model.stage) == ("critical", "production")
+
+
+def test_viewer_and_outsider_cannot_edit(
+    client_of: Any, viewer: Any, outsider: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    model = seed_findings(team_alpha, "churn", [("CVE-1", "low")]).model
+    assert (
+        client_of(viewer).post(f"/models/{model.pk}/edit/", {"description": "x"}).status_code == 403
+    )
+    assert (
+        client_of(outsider).post(f"/models/{model.pk}/edit/", {"description": "x"}).status_code
+        == 404
+    )
