@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import gc
+from typing import TYPE_CHECKING
 
-from scanners.document import Document
 from scanners.findings import CATEGORIES, SEVERITIES, NormalizedFinding, Report, ReportError
 from scanners.registry import PARSERS, available, load
+
+if TYPE_CHECKING:  # the Document (and orjson) load on first parse: `warden` needs neither
+    from scanners.document import Document
 
 __all__ = [
     "CATEGORIES",
@@ -55,6 +58,8 @@ def parse(data: bytes, *, filename: str | None = None, scan_type: str | None = N
 
 
 def _parse(data: bytes, filename: str | None, scan_type: str | None) -> Report:
+    from scanners.document import Document
+
     doc = Document(data, filename)
     if scan_type is None:
         scan_type = detect(doc)

@@ -145,3 +145,40 @@ def test_unreachable_server_exits_2(token: str) -> None:
     result = warden("gate", "--model", "m", url="http://127.0.0.1:9", token=token)
     assert result.returncode == 2
     assert result.stderr.startswith("warden: cannot reach Warden at http://127.0.0.1:9")
+
+
+def test_the_client_needs_nothing_but_the_standard_library(
+    live_server: Any, token: str, tmp_path: Path
+) -> None:
+    """CI images install the client light (`pip install --no-deps warden`): upload and gate
+    must work with no third-party package importable."""
+    report = tmp_path / "trivy.json"
+    report.write_bytes(trivy_report(range(3), severity="LOW"))
+    blocker = (
+        "import sys\n"
+        "BLOCKED = {'orjson', 'django', 'rest_framework', 'celery', 'psycopg'}\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from scanners.client import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env = {**base, "WARDEN_URL": live_server.url, "WARDEN_TOKEN": token}
+    for args in (
+        ["upload", str(report), "--model", "light", "--fail-on-gate"],
+        ["gate", "--model", "light"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", blocker, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "gate: PASS" in result.stdout
