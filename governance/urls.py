@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("policies/", include("governance.policies.urls")),
+    path("findings/", include("governance.findings.urls")),
     path("", include("governance.accounts.urls")),
     path("", include("governance.web.urls")),
 ]

@@ -76,3 +76,28 @@ def test_lead_creates_and_revokes_a_token_in_the_browser(
     page.click("tr[data-token=github-actions] >> text=Revoke")
     page.wait_for_selector("tr[data-token=github-actions] >> text=revoked")
     assert ApiToken.objects.get().revoked_at is not None
+
+
+def test_member_triages_a_finding_in_place_with_htmx(
+    live_server: Any, page: Any, member: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    from governance.findings.models import Finding
+
+    seed_findings(team_alpha, "churn", [("CVE-1", "critical"), ("CVE-2", "low")])
+    f = Finding.objects.get(vuln_id="CVE-1")
+    _login(page, live_server.url, "member", "pw-member")
+    page.click("nav >> text=Findings")
+    row = page.locator(f"#finding-{f.pk}")
+    row.locator("select[name=status]").select_option("false_positive")
+    row.locator("button").click()
+    # Without a reason the row comes back with the error, still in the list (no reload).
+    page.wait_for_selector(f"#finding-{f.pk} >> text=a reason is required")
+    row = page.locator(f"#finding-{f.pk}")
+    row.locator("select[name=status]").select_option("false_positive")
+    row.locator("input[name=reason]").fill("test data only")
+    row.locator("button").click()
+    page.wait_for_selector(f"#finding-{f.pk}[data-status=false_positive]")
+    assert "/findings/" in page.url
+    f.refresh_from_db()
+    assert f.status == "false_positive"
+    assert f.events.get().reason == "test data only"

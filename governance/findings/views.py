@@ -1,0 +1,135 @@
+"""Findings pages: a filtered list with in-place triage (htmx), and a detail page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from governance.accounts.selectors import has_role, teams_visible_to
+from governance.findings.models import Finding, Severity, Status
+from governance.findings.selectors import finding_events, finding_get_for_user, findings_visible_to
+from governance.findings.services import finding_assign, finding_comment, finding_triage
+from governance.ingest.models import CATEGORY_CHOICES
+from governance.lib.api_errors import ApplicationError
+
+PAGE_SIZE = 100
+FILTERS = ("team", "model", "status", "severity", "category", "tool")
+
+
+def _filtered(request: HttpRequest) -> tuple[Any, dict[str, str]]:
+    params = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    qs = findings_visible_to(request.user).select_related("model", "team", "assignee")
+    if params["team"]:
+        qs = qs.filter(team__slug=params["team"])
+    if params["model"]:
+        qs = qs.filter(model__name=params["model"])
+    # Default to what needs work; "all" shows every status.
+    status = params["status"] or "active"
+    if status == "active":
+        qs = qs.filter(status__in=("open", "confirmed", "in_progress"))
+    elif status != "all":
+        qs = qs.filter(status=status)
+    params["status"] = status
+    if params["severity"]:
+        qs = qs.filter(severity=params["severity"])
+    if params["category"]:
+        qs = qs.filter(category=params["category"])
+    if params["tool"]:
+        qs = qs.filter(tools__contains=f",{params['tool']},")
+    return qs, params
+
+
+def finding_list(request: HttpRequest) -> HttpResponse:
+    """Team-scoped findings, newest first, 100 a page (keyset on id: constant cost)."""
+    qs, params = _filtered(request)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        qs = qs.filter(pk__lt=int(before))
+    rows = list(qs.order_by("-id")[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    return render(
+        request,
+        "findings/list.html",
+        {
+            "findings": rows,
+            "params": params,
+            "next_url": f"?{query}&before={rows[-1].pk}" if more and rows else "",
+            "teams": teams_visible_to(request.user).order_by("name"),
+            "statuses": [("active", "Needs work"), ("all", "All"), *Status.choices],
+            "severities": Severity.choices,
+            "categories": CATEGORY_CHOICES,
+            "triage_statuses": Status.choices,
+            "writable_team_ids": {
+                t.pk
+                for t in teams_visible_to(request.user)
+                if has_role(request.user, t.pk, "member")
+            },
+        },
+    )
+
+
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = finding_get_for_user(request.user, pk)
+    return render(
+        request,
+        "findings/detail.html",
+        {
+            "f": finding,
+            "events": finding_events(finding),
+            "can_write": has_role(request.user, finding.team_id, "member"),
+            "triage_statuses": Status.choices,
+            "members": finding.team.memberships.select_related("user").order_by("user__username"),
+        },
+    )
+
+
+@require_POST
+def finding_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Triage from the list (htmx swaps the row) or the detail page (redirect back)."""
+    finding = finding_get_for_user(request.user, pk)
+    error = ""
+    try:
+        if "status" in request.POST:
+            finding = finding_triage(
+                finding=finding,
+                actor=request.user,
+                status=request.POST["status"],
+                reason=request.POST.get("reason", ""),
+            )
+        if "assignee" in request.POST:
+            finding = finding_assign(
+                finding=finding, actor=request.user, assignee_username=request.POST["assignee"]
+            )
+        if request.POST.get("comment", "").strip():
+            finding_comment(finding=finding, actor=request.user, text=request.POST["comment"])
+    except ApplicationError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message) from None
+        error = exc.message
+    if request.htmx:  # type: ignore[attr-defined]
+        finding = finding_get_for_user(request.user, pk)
+        return render(
+            request,
+            "findings/_row.html",
+            {
+                "f": finding,
+                "error": error,
+                "triage_statuses": Status.choices,
+                "writable_team_ids": {finding.team_id},
+            },
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Saved.")
+    return redirect("findings:detail", pk=pk)
+
+
+__all__ = ["Finding", "finding_detail", "finding_list", "finding_triage_view"]
