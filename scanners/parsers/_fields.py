@@ -1,8 +1,8 @@
 """Typed reads of decoded report JSON, failing with a one-line :class:`ReportError` that names
 the format and the place (``garak: line 14: eval row missing "probe"``).
 
-Only the parsers for model-file, assessment and runtime reports use this module; it never
-imports, opens or evaluates anything named in a report.
+Every parser reads JSON through :class:`Fields` (``scanners.parsers._kit.Reader`` is the same
+class); it never imports, opens or evaluates anything named in a report.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Fields:
         self.fmt = fmt
 
     def fail(self, where: str, message: str) -> NoReturn:
-        raise ReportError(f"{self.fmt}: {where}: {message}" if where else f"{self.fmt}: {message}")
+        fail(self.fmt, where, message)
 
     # -- whole documents -------------------------------------------------------------------
 
@@ -64,12 +64,12 @@ class Fields:
 
     def obj(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            self.fail(where, f"expected an object, got {_kind(value)}")
+            self.fail(where, f"expected an object, got {kind(value)}")
         return value
 
     def arr(self, value: Any, where: str) -> list[Any]:
         if not isinstance(value, list):
-            self.fail(where, f"expected an array, got {_kind(value)}")
+            self.fail(where, f"expected an array, got {kind(value)}")
         return value
 
     def opt_obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -90,7 +90,7 @@ class Fields:
     def req_str(self, parent: dict[str, Any], key: str, where: str) -> str:
         value = self.req(parent, key, where)
         if not isinstance(value, str):
-            self.fail(at(where, key), f"expected a string, got {_kind(value)}")
+            self.fail(at(where, key), f"expected a string, got {kind(value)}")
         if not value.strip():
             self.fail(at(where, key), "must not be empty")
         return value
@@ -105,16 +105,17 @@ class Fields:
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
-        self.fail(at(where, key), f"expected a string, got {_kind(value)}")
+        self.fail(at(where, key), f"expected a string, got {kind(value)}")
 
     def opt_num(self, parent: dict[str, Any], key: str, where: str) -> float | None:
-        """``parent[key]`` as a number (numeric strings accepted); ``None`` when missing."""
+        """``parent[key]`` as a number (numeric strings accepted); ``None`` when missing,
+        null or ``""`` (tools write an empty string for "no score")."""
         value = parent.get(key)
-        if value is None:
+        if value is None or value == "":
             return None
         number = as_number(value)
         if number is None:
-            self.fail(at(where, key), f"expected a number, got {_kind(value)}")
+            self.fail(at(where, key), f"expected a number, got {kind(value)}")
         return number
 
     def req_num(self, parent: dict[str, Any], key: str, where: str) -> float:
@@ -130,6 +131,28 @@ class Fields:
         if number != int(number) or number < 0:
             self.fail(at(where, key), f"expected a whole number >= 0, got {parent[key]!r}")
         return int(number)
+
+    def str_list(self, parent: dict[str, Any], key: str, where: str) -> list[str]:
+        """A list of strings at ``key`` (``[]`` when missing); non-strings are an error."""
+        items = self.opt_arr(parent, key, where)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                self.fail(at(at(where, key), i), f"expected a string, got {kind(item)}")
+        return items
+
+    def opt_line(self, parent: dict[str, Any], key: str, where: str) -> int | None:
+        """A 1-based line number, ``None`` when missing, zero or negative."""
+        number = self.opt_num(parent, key, where)
+        if number is None or number < 1 or number != int(number):
+            return None
+        return int(number)
+
+
+def fail(fmt: str, where: str, message: str) -> NoReturn:
+    """Raise the one-line ReportError ``<fmt>: <where>: <message>`` (newlines folded, so a
+    key or value from the report cannot break the one-line contract)."""
+    text = f"{fmt}: {where}: {message}" if where else f"{fmt}: {message}"
+    raise ReportError(" ".join(text.splitlines()))
 
 
 def as_number(value: Any) -> float | None:
@@ -151,7 +174,8 @@ def as_number(value: Any) -> float | None:
     return number
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
+    """A JSON type name for error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -165,3 +189,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+_kind = kind  # the name the model-file/assessment parsers import

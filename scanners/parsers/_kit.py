@@ -24,11 +24,14 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import unquote
 
 from scanners import fingerprint
-from scanners.findings import NormalizedFinding, ReportError
+from scanners.findings import NormalizedFinding
+from scanners.parsers._fields import Fields, as_number
+from scanners.parsers._fields import fail as fail  # re-exported for the parsers
+from scanners.parsers._fields import kind as kind  # re-exported for the parsers
 from scanners.severity import SEVERITY_RANK
 
 #: Severity of a known vulnerability the tool did not rate.
@@ -60,131 +63,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def fail(fmt: str, where: str, message: str) -> NoReturn:
-    """Raise the one-line ReportError ``<fmt>: <where>: <message>``."""
-    text = f"{fmt}: {where}: {message}" if where else f"{fmt}: {message}"
-    raise ReportError(" ".join(text.splitlines()))
-
-
-def kind(value: Any) -> str:
-    """A JSON type name for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-class Reader:
-    """Typed reads bound to one format name, so every error names the format and JSON path."""
-
-    __slots__ = ("fmt",)
-
-    def __init__(self, fmt: str) -> None:
-        self.fmt = fmt
-
-    def fail(self, where: str, message: str) -> NoReturn:
-        fail(self.fmt, where, message)
-
-    def obj(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.fail(where, f"expected an object, got {kind(value)}")
-        return value
-
-    def arr(self, value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list):
-            self.fail(where, f"expected an array, got {kind(value)}")
-        return value
-
-    def opt_obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-        value = parent.get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(_at(where, key), f"expected an object, got {kind(value)}")
-        return value
-
-    def opt_arr(self, parent: dict[str, Any], key: str, where: str) -> list[Any]:
-        value = parent.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(_at(where, key), f"expected an array, got {kind(value)}")
-        return value
-
-    def opt_str(self, parent: dict[str, Any], key: str, where: str) -> str:
-        """Text at ``key`` (numbers written out); ``""`` when missing or null."""
-        value = parent.get(key)
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        self.fail(_at(where, key), f"expected a string, got {kind(value)}")
-
-    def req_str(self, parent: dict[str, Any], key: str, where: str) -> str:
-        value = parent.get(key)
-        if value is None:
-            self.fail(where, f'missing "{key}"')
-        text = self.opt_str(parent, key, where)
-        if not text.strip():
-            self.fail(_at(where, key), "must not be empty")
-        return text
-
-    def str_list(self, parent: dict[str, Any], key: str, where: str) -> list[str]:
-        """A list of strings at ``key`` (``[]`` when missing); non-strings are an error."""
-        items = self.opt_arr(parent, key, where)
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                self.fail(f"{_at(where, key)}[{i}]", f"expected a string, got {kind(item)}")
-        return items
-
-    def opt_num(self, parent: dict[str, Any], key: str, where: str) -> float | None:
-        value = parent.get(key)
-        if value is None or value == "":
-            return None
-        number = as_number(value)
-        if number is None:
-            self.fail(_at(where, key), f"expected a number, got {kind(value)}")
-        return number
-
-    def opt_line(self, parent: dict[str, Any], key: str, where: str) -> int | None:
-        """A 1-based line number, ``None`` when missing, zero or negative."""
-        number = self.opt_num(parent, key, where)
-        if number is None or number < 1 or number != int(number):
-            return None
-        return int(number)
+#: One JSON reader for every parser (see :mod:`scanners.parsers._fields`).
+Reader = Fields
 
 
 def _at(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
-
-
-def as_number(value: Any) -> float | None:
-    """A finite float from a JSON number or numeric string, else ``None``."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    if not math.isfinite(number):
-        return None
-    return number
 
 
 def as_list(value: Any) -> list[Any]:
