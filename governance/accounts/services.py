@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -70,3 +71,15 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def team_settings_update(*, team: Team, actor: Any, allow_model_autocreate: bool) -> Team:
+    """Leads decide whether CI uploads may create models the team has not registered."""
+    from governance.accounts.selectors import has_role
+
+    if not has_role(actor, team.pk, "lead"):
+        raise ApplicationError("only a team lead changes team settings", status_code=403)
+    if team.allow_model_autocreate != allow_model_autocreate:
+        team.allow_model_autocreate = allow_model_autocreate
+        team.save(update_fields=["allow_model_autocreate"])
+    return team

@@ -13,7 +13,11 @@ from django.views.decorators.http import require_POST
 
 from governance.accounts.models import ApiToken, Team
 from governance.accounts.selectors import has_role, team_get_for_user
-from governance.accounts.services import api_token_create, api_token_revoke
+from governance.accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    team_settings_update,
+)
 
 
 class TokenForm(forms.Form):
@@ -63,4 +67,15 @@ def token_revoke(request: HttpRequest, slug: str, token_id: int) -> HttpResponse
     team = _team_for_lead(request, slug)
     token = get_object_or_404(ApiToken, pk=token_id, team=team)
     api_token_revoke(token=token)
+    return redirect("accounts:tokens", slug=team.slug)
+
+
+@require_POST
+def team_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    team = _team_for_lead(request, slug)
+    team_settings_update(
+        team=team,
+        actor=request.user,
+        allow_model_autocreate=request.POST.get("allow_model_autocreate") == "on",
+    )
     return redirect("accounts:tokens", slug=team.slug)

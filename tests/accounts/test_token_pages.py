@@ -67,3 +67,31 @@ def test_token_pages_need_login(client: Any, team_alpha: Any) -> None:
     response = client.get("/teams/alpha/tokens/")
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_lead_turns_off_model_creation_from_uploads(
+    client_of: Any, lead: Any, member: Any, team_alpha: Any, make_token: Any, upload: Any
+) -> None:
+    from tests.reportgen import trivy_report
+
+    assert client_of(member).post("/teams/alpha/settings/", {}).status_code == 403
+    team_alpha.refresh_from_db()
+    assert team_alpha.allow_model_autocreate
+    response = client_of(lead).post("/teams/alpha/settings/", {})  # checkbox unticked
+    assert response.status_code == 302
+    team_alpha.refresh_from_db()
+    assert not team_alpha.allow_model_autocreate
+    refused = upload(make_token(team_alpha), trivy_report([1]), model="unregistered")
+    assert refused.status_code == 400
+    assert "register the model first" in refused.json()["error"]
+    client_of(lead).post("/teams/alpha/settings/", {"allow_model_autocreate": "on"})
+    team_alpha.refresh_from_db()
+    assert team_alpha.allow_model_autocreate
+
+
+def test_outsider_cannot_change_another_teams_settings(
+    client_of: Any, outsider: Any, team_alpha: Any
+) -> None:
+    assert client_of(outsider).post("/teams/alpha/settings/", {}).status_code == 404
+    team_alpha.refresh_from_db()
+    assert team_alpha.allow_model_autocreate
