@@ -32,6 +32,7 @@ from governance.inventory.models import MLModel
 from governance.inventory.services import model_get_or_create, version_get_or_create
 from governance.lib.api_errors import ApplicationError
 from governance.policies.sla import sla_days_for_model, sla_due
+from scanners.fingerprint import normalize_package
 
 logger = logging.getLogger(__name__)
 
@@ -274,11 +275,17 @@ def scan_run_import(
             for pk in reopened_ids
         ]
         # Gone since the last run of this tool: the fix landed.
-        gone = list(
-            Finding.objects.filter(model=model, status__in=ACTIVE_STATUSES, last_scan__tool=tool)
+        # A package the tool says it could NOT audit is unknown, not fixed: keep its findings.
+        unaudited = _not_audited_packages(report)
+        gone = [
+            (pk, status)
+            for pk, status, package, ecosystem in Finding.objects.filter(
+                model=model, status__in=ACTIVE_STATUSES, last_scan__tool=tool
+            )
             .exclude(last_scan=scan_run)
-            .values_list("id", "status")
-        )
+            .values_list("id", "status", "package", "ecosystem")
+            if not unaudited or normalize_package(package, ecosystem or "pypi") not in unaudited
+        ]
         if gone:
             Finding.objects.filter(pk__in=[pk for pk, _ in gone]).update(
                 status=Status.RESOLVED, resolved_at=now, updated_at=now
@@ -333,6 +340,17 @@ def scan_run_import(
         scan_run.error = ""
         scan_run.save()
     return scan_run
+
+
+def _not_audited_packages(report: scanners.Report) -> set[str]:
+    """Normalized names of the dependencies the report lists as not audited (pip-audit's
+    ``skip_reason``): their absence from the findings says nothing."""
+    names: set[str] = set()
+    for item in report.metadata.get("not_audited") or []:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and name:
+            names.add(normalize_package(name, "pypi"))
+    return names
 
 
 def _trim_metadata(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -276,3 +276,50 @@ def test_nul_characters_in_a_report_are_dropped_not_a_server_error(upload: Any, 
     response = upload(token, data)
     assert response.status_code == 201, response.content
     assert Finding.objects.get(vuln_id="CVE-2024-10001").title == "Synthetic vuln 1"
+
+
+def test_a_dependency_the_tool_could_not_audit_is_not_marked_fixed(upload: Any, token: str) -> None:
+    """pip-audit skips packages it cannot look up: unknown is not clean, so their open
+    findings stay open while the audited packages' missing findings are resolved."""
+    import orjson
+
+    def report(deps: list[dict[str, Any]]) -> bytes:
+        return orjson.dumps({"dependencies": deps, "fixes": []})
+
+    vuln = {
+        "id": "PYSEC-2018-28",
+        "fix_versions": ["2.20.0"],
+        "aliases": ["CVE-2018-18074"],
+        "description": "x",
+    }
+    other = {
+        "id": "PYSEC-2020-1",
+        "fix_versions": ["1.1"],
+        "aliases": ["CVE-2020-0001"],
+        "description": "y",
+    }
+    upload(
+        token,
+        report(
+            [
+                {"name": "Requests", "version": "2.19.0", "vulns": [vuln]},
+                {"name": "flask", "version": "1.0", "vulns": [other]},
+            ]
+        ),
+    )
+    second = upload(
+        token,
+        report(
+            [
+                {
+                    "name": "requests",
+                    "skip_reason": "Dependency not found on PyPI and could not be audited",
+                },
+                {"name": "flask", "version": "1.1", "vulns": []},
+            ]
+        ),
+    ).json()
+    assert second["counts"]["resolved"] == 1
+    statuses = dict(Finding.objects.values_list("package", "status"))
+    assert statuses == {"Requests": "open", "flask": "resolved"}
+    assert any("NOT audited" in w for w in second["warnings"])
