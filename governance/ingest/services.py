@@ -33,6 +33,7 @@ from governance.inventory.services import model_get_or_create, version_get_or_cr
 from governance.lib.api_errors import ApplicationError
 from governance.policies.sla import sla_days_for_model, sla_due
 from scanners.fingerprint import normalize_package
+from scanners.parsers._modelfile_common import NOT_SCANNED
 
 logger = logging.getLogger(__name__)
 
@@ -276,15 +277,19 @@ def scan_run_import(
         ]
         # Gone since the last run of this tool: the fix landed.
         # A package the tool says it could NOT audit is unknown, not fixed: keep its findings.
+        # Likewise a model-file scan that could not read part of the artifact ("not-scanned")
+        # proves nothing about the model-file findings it did not report.
         unaudited = _not_audited_packages(report)
+        partial_model_scan = any(f.rule_id == NOT_SCANNED for f in report.findings)
         gone = [
             (pk, status)
-            for pk, status, package, ecosystem in Finding.objects.filter(
+            for pk, status, package, ecosystem, category in Finding.objects.filter(
                 model=model, status__in=ACTIVE_STATUSES, last_scan__tool=tool
             )
             .exclude(last_scan=scan_run)
-            .values_list("id", "status", "package", "ecosystem")
-            if not unaudited or normalize_package(package, ecosystem or "pypi") not in unaudited
+            .values_list("id", "status", "package", "ecosystem", "category")
+            if not (unaudited and normalize_package(package, ecosystem or "pypi") in unaudited)
+            and not (partial_model_scan and category == "model_file")
         ]
         if gone:
             Finding.objects.filter(pk__in=[pk for pk, _ in gone]).update(

@@ -323,3 +323,48 @@ def test_a_dependency_the_tool_could_not_audit_is_not_marked_fixed(upload: Any, 
     statuses = dict(Finding.objects.values_list("package", "status"))
     assert statuses == {"Requests": "open", "flask": "resolved"}
     assert any("NOT audited" in w for w in second["warnings"])
+
+
+def test_a_model_scan_that_read_nothing_does_not_mark_findings_fixed(
+    upload: Any, token: str
+) -> None:
+    """modelscan's exit-3 style report ("nothing scanned") is a not-scanned finding, and the
+    unsafe-pickle finding of the previous scan stays open."""
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "modelscan"
+    first = upload(token, (fixtures / "malicious_os_system.json").read_bytes()).json()
+    assert first["counts"]["new"] >= 1
+    critical = Finding.objects.get(severity="critical")
+    import orjson
+
+    nothing = orjson.dumps(
+        {
+            "summary": {
+                "total_issues": 0,
+                "total_issues_by_severity": {},
+                "input_path": "model.pkl",
+                "absolute_path": "/srv/models",
+                "modelscan_version": "0.8.8",
+                "timestamp": "2026-11-24T00:00:00",
+                "scanned": {"total_scanned": 0},
+                "skipped": {
+                    "total_skipped": 1,
+                    "skipped_files": [
+                        {
+                            "category": "SCAN_NOT_SUPPORTED",
+                            "description": "unknown format",
+                            "source": "model.pkl",
+                        }
+                    ],
+                },
+            },
+            "issues": [],
+            "errors": [],
+        }
+    )
+    second = upload(token, nothing)
+    assert second.status_code == 201, second.json()
+    assert second.json()["counts"]["resolved"] == 0
+    critical.refresh_from_db()
+    assert critical.status == "open"
