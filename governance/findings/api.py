@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.findings.models import Finding, FindingEvent, Severity, Status
+from governance.findings.selectors import finding_events
 from governance.findings.services import finding_assign, finding_comment, finding_triage
 from governance.ingest.models import CATEGORY_CHOICES
 from governance.lib.api import ReadOrMemberWrite, TeamScopedMixin
@@ -166,8 +167,7 @@ class FindingViewSet(
     def comments(self, request: Request, pk: str | None = None) -> Response:
         finding = self.get_object()
         if request.method == "GET":
-            events = finding.events.select_related("actor").order_by("created_at", "id")
-            return Response(FindingEventSerializer(events, many=True).data)
+            return Response(FindingEventSerializer(finding_events(finding), many=True).data)
         form = CommentSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         event = finding_comment(
@@ -177,6 +177,4 @@ class FindingViewSet(
 
     @action(detail=True, methods=["get"])
     def events(self, request: Request, pk: str | None = None) -> Response:
-        finding = self.get_object()
-        events = finding.events.select_related("actor").order_by("created_at", "id")
-        return Response(FindingEventSerializer(events, many=True).data)
+        return Response(FindingEventSerializer(finding_events(self.get_object()), many=True).data)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
-from governance.findings.models import Finding, Severity, Status
+from governance.findings.models import Severity, Status
 from governance.findings.selectors import finding_events, finding_get_for_user, findings_visible_to
 from governance.findings.services import finding_assign, finding_comment, finding_triage
 from governance.ingest.models import CATEGORY_CHOICES
@@ -130,6 +130,3 @@ def finding_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Saved.")
     return redirect("findings:detail", pk=pk)
-
-
-__all__ = ["Finding", "finding_detail", "finding_list", "finding_triage_view"]

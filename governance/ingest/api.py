@@ -22,9 +22,11 @@ from governance.lib.api_errors import ApplicationError
 from governance.policies.gate import gate_evaluate
 
 
-def scan_run_payload(run: ScanRun, request: Request) -> dict[str, Any]:
-    """The upload response and ``GET /scans/{id}/`` share this shape."""
-    gate = gate_evaluate(run.model, run.version).to_dict() if run.status == "done" else None
+def scan_run_payload(run: ScanRun, request: Request, *, with_gate: bool = True) -> dict[str, Any]:
+    """The upload response and ``GET /scans/{id}/`` share this shape. Lists leave ``gate``
+    null: a verdict per row would cost a gate evaluation per row."""
+    done = run.status == "done"
+    gate = gate_evaluate(run.model, run.version).to_dict() if with_gate and done else None
     return {
         "id": run.pk,
         "url": request.build_absolute_uri(reverse("api:scan-detail", args=[run.pk])),
@@ -107,7 +109,8 @@ class ScanViewSet(
         if request.query_params.get("model"):
             qs = qs.filter(model__name=request.query_params["model"])
         page = self.paginate_queryset(qs)
-        rows = [scan_run_payload(run, request) for run in (page if page is not None else qs[:100])]
+        runs = page if page is not None else qs[:100]
+        rows = [scan_run_payload(run, request, with_gate=False) for run in runs]
         return self.get_paginated_response(rows) if page is not None else Response(rows)
 
     @extend_schema(responses={200: dict})

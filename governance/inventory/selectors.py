@@ -8,9 +8,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from governance.accounts.selectors import team_ids_for
-from governance.inventory.models import MLModel, ModelVersion
-
-OPEN_STATUSES = ("open", "confirmed", "in_progress")
+from governance.findings.models import ACTIVE_STATUSES
+from governance.inventory.models import MLModel
 
 
 def models_visible_to(user: Any) -> QuerySet[MLModel]:
@@ -19,7 +18,7 @@ def models_visible_to(user: Any) -> QuerySet[MLModel]:
 
 def models_with_open_counts(user: Any) -> QuerySet[MLModel]:
     """Models of the user's teams with open-finding counts per severity, in one query."""
-    open_q = Q(findings__status__in=OPEN_STATUSES)
+    open_q = Q(findings__status__in=ACTIVE_STATUSES)
     return (
         models_visible_to(user)
         .select_related("team", "owner")
@@ -44,10 +43,3 @@ def model_get_for_user(user: Any, ref: int | str) -> MLModel:
     if len(matches) != 1:
         raise Http404("model not found")
     return matches[0]
-
-
-def version_get_for_model(model: MLModel, version: str) -> ModelVersion:
-    found = ModelVersion.objects.filter(model=model, version=version).first()
-    if found is None:
-        raise Http404("version not found")
-    return found

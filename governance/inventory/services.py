@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from governance.accounts.models import Team
 from governance.inventory.models import MLModel, ModelVersion, RiskTier, Stage
 from governance.lib.api_errors import ApplicationError
-
-
-def model_create(*, team: Team, name: str, **fields: Any) -> MLModel:
-    name = name.strip()
-    if not name:
-        raise ApplicationError("a model needs a name")
-    try:
-        with transaction.atomic():
-            return MLModel.objects.create(team=team, name=name, **fields)
-    except IntegrityError:
-        raise ApplicationError(f"team {team.slug} already has a model named {name!r}") from None
 
 
 def model_get_or_create(*, team: Team, name: str) -> tuple[MLModel, bool]:

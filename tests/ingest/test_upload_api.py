@@ -368,3 +368,20 @@ def test_a_model_scan_that_read_nothing_does_not_mark_findings_fixed(
     assert second.json()["counts"]["resolved"] == 0
     critical.refresh_from_db()
     assert critical.status == "open"
+
+
+def test_scan_list_query_count_is_fixed(
+    api: Any, token: str, team_alpha: Any, seed_findings: Any
+) -> None:
+    client = api(token)
+    seed_findings(team_alpha, "m0", [("CVE-1", "high")])
+    client.get("/api/v1/models/")  # the token's first use writes last_used_at once
+    with CaptureQueriesContext(connection) as few:
+        assert len(client.get("/api/v1/scans/").json()["results"]) == 1
+    for i in range(1, 8):
+        seed_findings(team_alpha, f"m{i}", [("CVE-1", "high")], version="1")
+    with CaptureQueriesContext(connection) as many:
+        rows = client.get("/api/v1/scans/").json()["results"]
+    assert len(rows) == 8
+    assert all(row["gate"] is None for row in rows)  # the verdict is on the detail
+    assert len(many) == len(few)
