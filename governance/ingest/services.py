@@ -85,6 +85,8 @@ def report_submit(
         len(artifact_sha256) != 64 or any(c not in "0123456789abcdef" for c in artifact_sha256)
     ):
         raise ApplicationError("artifact_sha256 must be 64 lower-case hex characters")
+    if artifact_sha256 and not version.strip():
+        raise ApplicationError("artifact_sha256 needs a version")
     digest = hashlib.sha256(data).hexdigest()
     if run_async is None:
         run_async = len(data) > settings.WARDEN_ASYNC_THRESHOLD_BYTES
@@ -111,13 +113,6 @@ def report_submit(
             model_version = version_get_or_create(
                 model=model, version=version, artifact_sha256=artifact_sha256
             )
-        elif artifact_sha256:
-            raise ApplicationError("artifact_sha256 needs a version")
-        existing = ScanRun.objects.filter(
-            model=model, version=model_version, report_sha256=digest
-        ).first()
-        if existing is not None:
-            return SubmitResult(existing, created=False)
         try:
             with transaction.atomic():
                 scan_run = ScanRun.objects.create(
@@ -137,7 +132,8 @@ def report_submit(
                     status=ScanRun.Status.QUEUED,
                 )
         except IntegrityError:
-            # A concurrent upload of the same report won the race: answer with its run.
+            # The same report arrived concurrently and won the race (the check above ran
+            # before either committed): answer with its run.
             existing = ScanRun.objects.get(model=model, version=model_version, report_sha256=digest)
             return SubmitResult(existing, created=False)
         if report is not None:

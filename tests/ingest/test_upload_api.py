@@ -385,3 +385,10 @@ def test_scan_list_query_count_is_fixed(
     assert len(rows) == 8
     assert all(row["gate"] is None for row in rows)  # the verdict is on the detail
     assert len(many) == len(few)
+
+
+def test_an_artifact_digest_without_a_version_is_a_400(upload: Any, token: str) -> None:
+    response = upload(token, trivy_report([1]), artifact_sha256="a" * 64)
+    assert response.status_code == 400
+    assert response.json()["error"] == "artifact_sha256 needs a version"
+    assert _nothing_written()
