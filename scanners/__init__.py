@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scanners.findings import CATEGORIES, SEVERITIES, NormalizedFinding, Report, ReportError
 from scanners.registry import PARSERS, available, load
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:  # the Document (and orjson) load on first parse: `warden` needs neither
     from scanners.document import Document
@@ -62,6 +65,12 @@ def _parse(data: bytes, filename: str | None, scan_type: str | None) -> Report:
 
     doc = Document(data, filename)
     if scan_type is None:
+        for direct_type, module in available().items():
+            direct = getattr(module, "parse_direct", None)
+            if direct is not None:
+                report: Report | None = _guarded(direct_type, direct, data)
+                if report is not None:
+                    return report
         scan_type = detect(doc)
     elif scan_type not in PARSERS:
         raise ReportError(f"unknown scan type {scan_type!r}; supported: {', '.join(PARSERS)}")
@@ -69,11 +78,15 @@ def _parse(data: bytes, filename: str | None, scan_type: str | None) -> Report:
         module = load(scan_type)
     except ModuleNotFoundError as exc:
         raise ReportError(f"{scan_type}: parser not available") from exc
+    parsed: Report = _guarded(scan_type, module.parse, doc)
+    return parsed
+
+
+def _guarded(scan_type: str, parse: Callable[[Any], _T], arg: object) -> _T:
     try:
-        report: Report = module.parse(doc)
+        return parse(arg)
     except ReportError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         # A parser bug on hostile input must still surface as a clean ReportError.
         raise ReportError(f"{scan_type}: malformed report ({type(exc).__name__}: {exc})") from exc
-    return report

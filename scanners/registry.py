@@ -6,6 +6,10 @@ Each parser module under :mod:`scanners.parsers` defines:
 - ``DESCRIPTION: str`` (one line, shown by ``python -m scanners formats``)
 - ``def sniff(doc: Document) -> bool`` - cheap, content-based (never the file name)
 - ``def parse(doc: Document) -> Report`` - raises :class:`ReportError` on bad input
+- optionally ``def parse_direct(data: bytes) -> Report | None`` - recognize and parse a report
+  straight from its bytes, before the generic detection decodes the whole document (for
+  formats whose reports get very large). It returns ``None`` whenever it is not sure, and
+  must never claim a document that an earlier format's ``sniff`` accepts.
 
 Order matters for detection: specific formats before generic ones (SARIF producers such as
 ModelAudit's SARIF are still SARIF; CycloneDX before generic JSON shapes).

@@ -14,32 +14,37 @@ Results}]}``).
 - Misconfigurations (``Status`` ``FAIL``) and secrets are ``code`` findings fingerprinted by
   ``(tool, rule id, target, line)``.
 - An entry without ``VulnerabilityID`` (seen in old reports) is skipped with a warning; a value
-  of the wrong JSON type is a :class:`ReportError`.
+  of the wrong JSON type is a :class:`ReportError` naming its path.
 
-This parser is on the hot path for very large image scans: no per-finding regex, evidence
-built directly from the few fields kept (strings cut, not deep-trimmed).
+Image scans run to tens of thousands of vulnerabilities and 30 MB and more, so this parser
+decodes with typed msgspec ``Struct`` classes (:mod:`scanners.parsers._typed`) instead of the
+generic orjson document: only the fields below are built, already type-checked, and the hot
+loop reads attributes. :func:`parse_direct` recognizes a report from its bytes, so automatic
+detection does not decode the document a second time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any, NoReturn
+from typing import Any
+
+import msgspec
 
 from scanners import fingerprint
 from scanners.document import Document
 from scanners.findings import NormalizedFinding, Report
+from scanners.parsers import _typed
 from scanners.parsers._kit import (
     MAX_DESCRIPTION,
     MAX_REFERENCES,
     UNRATED,
     Collector,
     DependencyIds,
-    Reader,
     canonical,
     cut,
+    fail,
     gc_paused,
-    kind,
     majority_category,
     merge,
     pick_fix,
@@ -50,14 +55,123 @@ SCAN_TYPE = "trivy"
 CATEGORY = "dependency"
 DESCRIPTION = "Trivy JSON (image/fs/k8s: vulnerabilities, misconfigurations, secrets)"
 
-_R = Reader(SCAN_TYPE)
+# -- the shape of a report: only what Warden keeps; every other field is skipped unbuilt ------
+# gc=False: these objects hold no cycles, so the cyclic GC never needs to track them.
+
+
+class _Cvss(msgspec.Struct, gc=False):
+    V3Score: float | None = None
+    V3Vector: str | None = None
+    V40Score: float | None = None
+    V40Vector: str | None = None
+
+
+class _PkgIdentifier(msgspec.Struct, gc=False):
+    PURL: str | None = None
+
+
+class _Vulnerability(msgspec.Struct, gc=False):
+    VulnerabilityID: str | None = None
+    VendorIDs: list[str] | None = None
+    PkgName: str | None = None
+    PkgPath: str | None = None
+    PkgIdentifier: _PkgIdentifier | None = None
+    InstalledVersion: str | None = None
+    FixedVersion: str | None = None
+    Status: str | None = None
+    SeveritySource: str | None = None
+    PrimaryURL: str | None = None
+    Title: str | None = None
+    Description: str | None = None
+    Severity: str | None = None
+    CweIDs: list[str] | None = None
+    CVSS: dict[str, _Cvss] | None = None
+    References: list[str] | None = None
+
+
+class _CauseMetadata(msgspec.Struct, gc=False):
+    StartLine: int | None = None
+    EndLine: int | None = None
+
+
+class _Misconfiguration(msgspec.Struct, gc=False):
+    Type: str | None = None
+    ID: str | None = None
+    AVDID: str | None = None
+    Title: str | None = None
+    Description: str | None = None
+    Message: str | None = None
+    Namespace: str | None = None
+    Resolution: str | None = None
+    Severity: str | None = None
+    References: list[str] | None = None
+    Status: str | None = None
+    CauseMetadata: _CauseMetadata | None = None
+
+
+class _Secret(msgspec.Struct, gc=False):
+    RuleID: str
+    Category: str | None = None
+    Severity: str | None = None
+    Title: str | None = None
+    StartLine: int | None = None
+    Match: str | None = None
+
+
+class _Result(msgspec.Struct, gc=False):
+    Target: str | None = None
+    Class: str | None = None
+    Type: str | None = None
+    Vulnerabilities: list[_Vulnerability] | None = None
+    Misconfigurations: list[_Misconfiguration] | None = None
+    Secrets: list[_Secret] | None = None
+
+
+class _K8sResource(msgspec.Struct, gc=False):
+    Namespace: str | None = None
+    Kind: str | None = None
+    Name: str | None = None
+    Results: list[_Result] | None = None
+
+
+class _Metadata(msgspec.Struct, gc=False):
+    OS: dict[str, Any] | None = None
+
+
+class _Version(msgspec.Struct, gc=False):
+    Version: str | None = None
+
+
+class _Report(msgspec.Struct, gc=False):
+    SchemaVersion: int | str | None = None
+    CreatedAt: str | None = None
+    ArtifactID: Any = None
+    ArtifactName: str | None = None
+    ArtifactType: str | None = None
+    Metadata: _Metadata | None = None
+    Results: list[_Result] | None = None
+    Trivy: _Version | None = None
+    ReportID: Any = None
+    # trivy k8s
+    ClusterName: str | None = None
+    Vulnerabilities: list[_K8sResource] | None = None
+    Misconfigurations: list[_K8sResource] | None = None
+    Resources: list[_K8sResource] | None = None
+
+
+class _KnownReport(_Report, forbid_unknown_fields=True):
+    """A document with no key Trivy does not write: no other format's sniffer can claim it
+    (they all need keys of their own), so recognizing it here agrees with :func:`detect`."""
+
+
+_DECODE_REPORT = msgspec.json.Decoder(_Report)
+_DECODE_KNOWN = msgspec.json.Decoder(_KnownReport)
+_DECODE_LEGACY = msgspec.json.Decoder(list[_Result])
 
 _SEVERITY = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
-_RESULT_KEYS = ("Vulnerabilities", "Misconfigurations", "Secrets", "Packages", "Licenses")
 _K8S_KEYS = ("Vulnerabilities", "Misconfigurations", "Resources")
 _SUPPRESSED_STATUS = "not_affected"
 _sha256 = hashlib.sha256
-_ONLY_STR = {str}
 #: NormalizedFinding's fields in declaration order, as the positional fast path passes them.
 _FIELD_ORDER = (
     "fingerprint", "category", "tool", "rule_id", "title", "severity", "description",
@@ -87,6 +201,49 @@ def sniff(doc: Document) -> bool:
     return False
 
 
+def _is_trivy(report: _Report) -> bool:
+    """:func:`sniff` on a typed report (a key set to null counts as absent: only a yes must
+    agree with :func:`sniff`; a no just leaves the report to the generic detection)."""
+    if report.SchemaVersion is not None and (
+        report.Results is not None or report.ArtifactName is not None
+    ):
+        return True
+    return report.ClusterName is not None and (
+        report.Vulnerabilities is not None
+        or report.Misconfigurations is not None
+        or report.Resources is not None
+    )
+
+
+def parse_direct(data: bytes) -> Report | None:
+    """The report, when ``data`` is recognizably a Trivy object report, else ``None``.
+
+    Cheap for other formats: their first top-level key is unknown to Trivy, and decoding
+    stops right there."""
+    if data.lstrip()[:1] != b"{":
+        return None
+    with gc_paused():
+        try:
+            report = _DECODE_KNOWN.decode(data)
+        except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
+            return None
+        if not _is_trivy(report):
+            return None
+        return _from_report(report)
+
+
+def parse(doc: Document) -> Report:
+    with gc_paused():
+        head = doc.data.lstrip()[:1]
+        if head == b"[":
+            st = _State()
+            _results(st, _typed.decode(SCAN_TYPE, doc.data, _DECODE_LEGACY), "", "")
+            return _finish(st, {"legacy": True}, "")
+        if head != b"{":
+            fail(SCAN_TYPE, "", 'expected an object with "Results" or an array of results')
+        return _from_report(_typed.decode(SCAN_TYPE, doc.data, _DECODE_REPORT))
+
+
 class _State:
     __slots__ = (
         "collector",
@@ -108,50 +265,35 @@ class _State:
         self.targets = 0
 
 
-def parse(doc: Document) -> Report:
-    with gc_paused():
-        return _parse(doc)
-
-
-def _parse(doc: Document) -> Report:
-    data = doc.json
+def _from_report(data: _Report) -> Report:
     st = _State()
     meta: dict[str, Any] = {}
     tool_version = ""
-    if isinstance(data, list):
-        meta["legacy"] = True
-        _results(st, data, "", "")
-    elif isinstance(data, dict):
-        trivy = data.get("Trivy")
-        if isinstance(trivy, dict) and isinstance(trivy.get("Version"), str):
-            tool_version = trivy["Version"]
-        for key in ("SchemaVersion", "ArtifactName", "ArtifactType", "CreatedAt", "ClusterName"):
-            value = data.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool):
-                meta[key] = cut(str(value), 500) if isinstance(value, str) else value
-        md = data.get("Metadata")
-        if isinstance(md, dict) and isinstance(md.get("OS"), dict):
-            os_info = md["OS"]
-            meta["os"] = {k: cut(v, 100) for k, v in os_info.items() if isinstance(v, str)}
-        if "ClusterName" in data and "Results" not in data:
-            for key in _K8S_KEYS:
-                for i, res in enumerate(_R.opt_arr(data, key, "")):
-                    where = f"{key}[{i}]"
-                    resource = _R.obj(res, where)
-                    ns = _R.opt_str(resource, "Namespace", where)
-                    kind_ = _R.opt_str(resource, "Kind", where)
-                    name = _R.opt_str(resource, "Name", where)
-                    label = "/".join(p for p in (ns, kind_, name) if p)
-                    _results(
-                        st, _R.opt_arr(resource, "Results", where), f"{where}.Results", ns, label
-                    )
-        else:
-            if "Results" not in data:
-                _R.fail("", 'missing "Results"')
-            _results(st, _R.opt_arr(data, "Results", ""), "Results", "")
-    else:
-        _R.fail("", 'expected an object with "Results" or an array of results')
+    if data.Trivy is not None and data.Trivy.Version is not None:
+        tool_version = data.Trivy.Version
+    for key in ("SchemaVersion", "ArtifactName", "ArtifactType", "CreatedAt", "ClusterName"):
+        value = getattr(data, key)
+        if value is not None:
+            meta[key] = cut(value, 500) if isinstance(value, str) else value
+    if data.Metadata is not None and data.Metadata.OS is not None:
+        os_info = data.Metadata.OS
+        meta["os"] = {k: cut(v, 100) for k, v in os_info.items() if isinstance(v, str)}
+    if data.ClusterName is not None and data.Results is None:
+        for key in _K8S_KEYS:
+            for i, resource in enumerate(getattr(data, key) or ()):
+                where = f"{key}[{i}]"
+                ns = resource.Namespace or ""
+                label = "/".join(p for p in (ns, resource.Kind, resource.Name) if p)
+                _results(st, resource.Results or (), f"{where}.Results", ns, label)
+    elif data.Results is not None:
+        _results(st, data.Results, "Results", "")
+    elif data.SchemaVersion is None and data.ArtifactName is None:
+        fail(SCAN_TYPE, "", 'missing "Results"')
+    # else: Trivy omits an empty "Results" (a clean artifact): no findings
+    return _finish(st, meta, tool_version)
 
+
+def _finish(st: _State, meta: dict[str, Any], tool_version: str) -> Report:
     findings = st.collector.findings()
     meta["targets"] = st.targets
     if st.suppressed:
@@ -171,42 +313,43 @@ def _parse(doc: Document) -> Report:
     )
 
 
-def _results(st: _State, results: list[Any], base: str, ns: str, resource: str = "") -> None:
-    for i, raw in enumerate(results):
+def _results(
+    st: _State, results: list[_Result] | tuple[()], base: str, ns: str, resource: str = ""
+) -> None:
+    for i, result in enumerate(results):
         where = f"{base}[{i}]"
-        result = _R.obj(raw, where)
         st.targets += 1
-        target = _R.opt_str(result, "Target", where)
-        rclass = _R.opt_str(result, "Class", where)
-        rtype = _R.opt_str(result, "Type", where)
-        vulns = result.get("Vulnerabilities")
-        if vulns is not None:
+        target = result.Target or ""
+        if result.Vulnerabilities is not None:
             _vulnerabilities(
                 st,
-                _R.arr(vulns, f"{where}.Vulnerabilities"),
+                result.Vulnerabilities,
                 where,
                 target,
-                rclass,
-                rtype,
+                result.Class or "",
+                result.Type or "",
                 resource,
             )
-        misconfs = result.get("Misconfigurations")
-        if misconfs is not None:
-            _misconfigurations(
-                st, _R.arr(misconfs, f"{where}.Misconfigurations"), where, target, ns
-            )
-        secrets = result.get("Secrets")
-        if secrets is not None:
-            _secrets(st, _R.arr(secrets, f"{where}.Secrets"), where, target, ns)
+        if result.Misconfigurations is not None:
+            _misconfigurations(st, result.Misconfigurations, where, target, ns)
+        if result.Secrets is not None:
+            _secrets(st, result.Secrets, where, target, ns)
 
 
-def _bad(where: str, j: int, key: str, value: Any, expected: str = "a string") -> NoReturn:
-    _R.fail(f"{where}.Vulnerabilities[{j}].{key}", f"expected {expected}, got {kind(value)}")
+def _score(entry: _Cvss) -> tuple[float | None, str]:
+    """An entry's V3 score and vector, else its V4 ones (scores outside [0, 10] are ignored)."""
+    score = entry.V3Score
+    if score is not None and 0 <= score <= 10:
+        return score, (entry.V3Vector or "")[:200]
+    score = entry.V40Score
+    if score is not None and 0 <= score <= 10:
+        return score, (entry.V40Vector or "")[:200]
+    return None, ""
 
 
-def _pick_cvss(cvss: dict[str, Any], source: str) -> tuple[float | None, str]:
+def _pick_cvss(cvss: dict[str, _Cvss], source: str) -> tuple[float | None, str]:
     """The CVSS score Trivy's ``SeveritySource`` gave (V3, else V4), else NVD's, else any."""
-    order: list[Any] = []
+    order: list[_Cvss] = []
     pref = cvss.get(source) if source else None
     if pref is not None:
         order.append(pref)
@@ -215,32 +358,15 @@ def _pick_cvss(cvss: dict[str, Any], source: str) -> tuple[float | None, str]:
         order.append(nvd)
     order.extend(v for v in cvss.values() if v is not pref and v is not nvd)
     for entry in order:
-        if type(entry) is not dict:
-            continue
-        for score_key, vector_key in (("V3Score", "V3Vector"), ("V40Score", "V40Vector")):
-            score = entry.get(score_key)
-            if (type(score) is float or type(score) is int) and 0 <= score <= 10:
-                vector = entry.get(vector_key)
-                return float(score), vector[:200] if type(vector) is str else ""
+        score, vector = _score(entry)
+        if score is not None:
+            return score, vector
     return None, ""
-
-
-#: String fields of a vulnerability entry, validated in one pass when any is not a string.
-_STR_FIELDS = (
-    "InstalledVersion",
-    "FixedVersion",
-    "Severity",
-    "Title",
-    "Description",
-    "SeveritySource",
-    "Status",
-    "PkgPath",
-)
 
 
 def _vulnerabilities(
     st: _State,
-    vulns: list[Any],
+    vulns: list[_Vulnerability],
     where: str,
     target: str,
     rclass: str,
@@ -248,6 +374,7 @@ def _vulnerabilities(
     resource: str,
 ) -> None:
     # Hot loop: locals for everything looked up per entry, no per-entry regex or deep copy.
+    # The values are already type-checked by the decoder and belong to no one else.
     ids = st.ids
     eco = ids.ecosystem(rtype) if rtype else ""
     by_fp = st.collector.by_fp
@@ -257,53 +384,27 @@ def _vulnerabilities(
     severity_table = _SEVERITY
     finding = NormalizedFinding
     target_loc = (f"{resource}: {target}" if resource else target)[:500]
-    str_type = str
     for j, v in enumerate(vulns):
-        if type(v) is not dict:
-            _R.fail(f"{where}.Vulnerabilities[{j}]", f"expected an object, got {kind(v)}")
-        get = v.get
-        vid = get("VulnerabilityID")
-        if type(vid) is not str_type or not vid:
-            if vid is not None and type(vid) is not str_type:
-                _bad(where, j, "VulnerabilityID", vid)
+        vid = v.VulnerabilityID
+        if not vid:
             st.skipped += 1
             if len(st.warnings) < 20:
                 st.warnings.append(
                     f'trivy: {where}.Vulnerabilities[{j}]: missing "VulnerabilityID"; entry skipped'
                 )
             continue
-        pkg = get("PkgName")
-        if type(pkg) is not str_type:
-            if pkg is None:
-                _R.fail(f"{where}.Vulnerabilities[{j}]", 'missing "PkgName"')
-            _bad(where, j, "PkgName", pkg)
-        installed = get("InstalledVersion") or ""
-        fixed_raw = get("FixedVersion") or ""
-        sev_raw = get("Severity") or ""
-        title = get("Title") or ""
-        desc = get("Description") or ""
-        source = get("SeveritySource") or ""
-        status = get("Status") or ""
-        pkg_path = get("PkgPath") or ""
-        if not (
-            type(installed) is str_type
-            and type(fixed_raw) is str_type
-            and type(sev_raw) is str_type
-            and type(title) is str_type
-            and type(desc) is str_type
-            and type(source) is str_type
-            and type(status) is str_type
-            and type(pkg_path) is str_type
-        ):
-            for key in _STR_FIELDS:
-                if type(get(key) or "") is not str_type:
-                    _bad(where, j, key, get(key))
+        pkg = v.PkgName
+        if pkg is None:
+            fail(SCAN_TYPE, f"{where}.Vulnerabilities[{j}]", 'missing "PkgName"')
+        installed = v.InstalledVersion or ""
+        fixed_raw = v.FixedVersion or ""
+        sev_raw = v.Severity or ""
+        source = v.SeveritySource or ""
+        status = v.Status or ""
 
-        vendor = get("VendorIDs")
+        vendor = v.VendorIDs
         if vendor:
-            if type(vendor) is not list:
-                _bad(where, j, "VendorIDs", vendor, "an array")
-            cid, aliases = canonical(vid, [x for x in vendor if type(x) is str_type])
+            cid, aliases = canonical(vid, vendor)
         elif vid[:4] == "CVE-" and vid.isprintable() and vid.strip() == vid:
             cid, aliases = vid.upper(), []
         else:
@@ -318,15 +419,15 @@ def _vulnerabilities(
 
         score: float | None = None
         vector = ""
-        cvss = get("CVSS")
-        if type(cvss) is dict and cvss:
+        cvss = v.CVSS
+        if cvss:
             entry = cvss.get(source) if source else None
-            if type(entry) is dict:
-                raw_score = entry.get("V3Score")
-                if (type(raw_score) is float or type(raw_score) is int) and 0 <= raw_score <= 10:
-                    score = float(raw_score)
-                    raw_vector = entry.get("V3Vector")
-                    vector = raw_vector[:200] if type(raw_vector) is str_type else ""
+            if entry is not None:
+                score = entry.V3Score
+                if score is not None and 0 <= score <= 10:
+                    vector = (entry.V3Vector or "")[:200]
+                else:
+                    score = None
             if score is None:
                 score, vector = _pick_cvss(cvss, source)
 
@@ -343,17 +444,12 @@ def _vulnerabilities(
         else:
             fixed = fixed_raw.strip()
 
-        raw_refs = get("References")
-        refs: list[Any] = []
-        if type(raw_refs) is list and raw_refs:
-            refs = raw_refs if len(raw_refs) <= MAX_REFERENCES else raw_refs[:MAX_REFERENCES]
-            if set(map(type, refs)) != _ONLY_STR:
-                refs = [r for r in refs if type(r) is str_type]
-        primary = get("PrimaryURL")
-        if type(primary) is str_type and primary and primary not in refs:
+        refs = v.References or []
+        if len(refs) > MAX_REFERENCES:
+            refs = refs[:MAX_REFERENCES]
+        primary = v.PrimaryURL
+        if primary and primary not in refs:
             refs = [primary, *refs]
-        elif refs is raw_refs:
-            refs = list(refs)  # never hand out (and later mutate) the decoded document
 
         pkg_norm = package_cache.get(pkg)
         if pkg_norm is None:
@@ -363,7 +459,7 @@ def _vulnerabilities(
         ).hexdigest()
 
         evidence: dict[str, Any] = {
-            "locations": [pkg_path[:500] or target_loc],
+            "locations": [(v.PkgPath or "")[:500] or target_loc],
             "target": target_loc,
             "class": rclass,
             "status": status[:50],
@@ -371,17 +467,17 @@ def _vulnerabilities(
         }
         if fixes:
             evidence["fix_versions"] = fixes[:20]
-        cwe = get("CweIDs")
-        if type(cwe) is list and cwe:
-            evidence["cwes"] = [c[:50] for c in cwe[:20] if type(c) is str_type]
-        ident = get("PkgIdentifier")
+        cwe = v.CweIDs
+        if cwe:
+            evidence["cwes"] = [c[:50] for c in cwe[:20]]
+        ident = v.PkgIdentifier
         purl = ""
-        if type(ident) is dict:
-            p = ident.get("PURL")
-            if type(p) is str_type:
-                purl = p[:500]
+        if ident is not None and ident.PURL:
+            purl = ident.PURL[:500]
 
+        title = v.Title
         title = title[:500] if title else f"{cid} in {pkg} {installed}".strip()
+        desc = v.Description or ""
         if len(desc) > MAX_DESCRIPTION:
             desc = cut(desc, MAX_DESCRIPTION)
         remediation = f"Upgrade {pkg} to {fixed} or later." if fixed else ""
@@ -427,41 +523,36 @@ def _code_fp(rule: str, path: str, line: int | None) -> str:
     return fingerprint.make("code", SCAN_TYPE, rule, path, line)
 
 
-def _line(obj: dict[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    if type(value) is int and value > 0:
-        return value
-    return None
+def _line(value: int | None) -> int | None:
+    return value if value is not None and value > 0 else None
 
 
-def _misconfigurations(st: _State, items: list[Any], where: str, target: str, ns: str) -> None:
+def _misconfigurations(
+    st: _State, items: list[_Misconfiguration], where: str, target: str, ns: str
+) -> None:
     path = f"{ns}/{target}" if ns else target
-    for j, raw in enumerate(items):
-        mwhere = f"{where}.Misconfigurations[{j}]"
-        m = _R.obj(raw, mwhere)
-        status = _R.opt_str(m, "Status", mwhere)
+    for j, m in enumerate(items):
+        status = m.Status or ""
         if status and status.upper() != "FAIL":
             st.misconf_passed += 1
             continue
-        rule = _R.opt_str(m, "ID", mwhere) or _R.opt_str(m, "AVDID", mwhere)
+        rule = m.ID or m.AVDID
         if not rule:
-            _R.fail(mwhere, 'missing "ID"')
-        sev_raw = _R.opt_str(m, "Severity", mwhere)
-        cause = _R.opt_obj(m, "CauseMetadata", mwhere)
-        line = _line(cause, "StartLine")
-        refs = [
-            r for r in _R.opt_arr(m, "References", mwhere)[:MAX_REFERENCES] if isinstance(r, str)
-        ]
-        message = _R.opt_str(m, "Message", mwhere)
-        description = _R.opt_str(m, "Description", mwhere)
+            fail(SCAN_TYPE, f"{where}.Misconfigurations[{j}]", 'missing "ID"')
+        sev_raw = m.Severity or ""
+        cause = m.CauseMetadata
+        line = _line(cause.StartLine) if cause is not None else None
+        end = _line(cause.EndLine) if cause is not None else None
+        refs = (m.References or [])[:MAX_REFERENCES]
+        message = m.Message or ""
+        description = m.Description or ""
         evidence: dict[str, Any] = {"locations": [cut(path, 500)], "status": status or "FAIL"}
-        for key in ("Type", "Namespace"):
-            value = m.get(key)
-            if isinstance(value, str) and value:
-                evidence[key.lower()] = cut(value, 200)
+        if m.Type:
+            evidence["type"] = cut(m.Type, 200)
+        if m.Namespace:
+            evidence["namespace"] = cut(m.Namespace, 200)
         if message:
             evidence["message"] = cut(message, 2000)
-        end = _line(cause, "EndLine")
         if end is not None:
             evidence["end_line"] = end
         st.collector.add(
@@ -470,7 +561,7 @@ def _misconfigurations(st: _State, items: list[Any], where: str, target: str, ns
                 category="code",
                 tool=SCAN_TYPE,
                 rule_id=cut(rule, 200),
-                title=cut(_R.opt_str(m, "Title", mwhere) or rule, 500),
+                title=cut(m.Title or rule, 500),
                 severity=_SEVERITY.get(sev_raw.upper(), UNRATED),
                 description=cut(message or description, MAX_DESCRIPTION)
                 if not description
@@ -479,29 +570,27 @@ def _misconfigurations(st: _State, items: list[Any], where: str, target: str, ns
                 file_path=cut(path, 1000),
                 line=line,
                 references=refs,
-                remediation=cut(_R.opt_str(m, "Resolution", mwhere), 2000),
+                remediation=cut(m.Resolution or "", 2000),
                 evidence=evidence,
             )
         )
 
 
-def _secrets(st: _State, items: list[Any], where: str, target: str, ns: str) -> None:
+def _secrets(st: _State, items: list[_Secret], where: str, target: str, ns: str) -> None:
     path = f"{ns}/{target}" if ns else target
-    for j, raw in enumerate(items):
-        swhere = f"{where}.Secrets[{j}]"
-        s = _R.obj(raw, swhere)
-        rule = _R.req_str(s, "RuleID", swhere)
-        sev_raw = _R.opt_str(s, "Severity", swhere)
-        line = _line(s, "StartLine")
-        title = _R.opt_str(s, "Title", swhere) or rule
+    for j, s in enumerate(items):
+        rule = s.RuleID
+        if not rule.strip():
+            fail(SCAN_TYPE, f"{where}.Secrets[{j}].RuleID", "must not be empty")
+        sev_raw = s.Severity or ""
+        line = _line(s.StartLine)
+        title = s.Title or rule
         evidence: dict[str, Any] = {"locations": [cut(path, 500)]}
-        category = _R.opt_str(s, "Category", swhere)
-        if category:
-            evidence["secret_category"] = cut(category, 100)
-        match = _R.opt_str(s, "Match", swhere)
-        if match:
+        if s.Category:
+            evidence["secret_category"] = cut(s.Category, 100)
+        if s.Match:
             # Trivy masks the secret itself with asterisks; keep only that masked line.
-            evidence["match"] = cut(match, 300)
+            evidence["match"] = cut(s.Match, 300)
         st.collector.add(
             NormalizedFinding(
                 fingerprint=_code_fp(rule, path, line),

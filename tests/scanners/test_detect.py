@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import scanners
+import scanners.registry
 from scanners import detect
 from scanners.document import Document
 from scanners.findings import ReportError
@@ -77,3 +79,31 @@ def test_detection_ignores_the_file_name() -> None:
     data = (FIX / "trivy/kubernetes.json").read_bytes()
     assert detect(Document(data, filename="report.sarif")) == "trivy"
     assert detect(Document(data, filename="bom.cdx.json")) == "trivy"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_direct_recognition_agrees_with_detection(path: Path) -> None:
+    """A parser that recognizes reports from their bytes (before the generic detection decodes
+    them) claims only what detection would give it, and parses it exactly as if chosen."""
+    data = path.read_bytes()
+    rel = f"{path.parent.name}/{path.name}"
+    expected = None if rel in NOT_REPORTS else BY_FILE.get(rel) or BY_FOLDER[path.parent.name]
+    for scan_type, module in scanners.registry.available().items():
+        direct = getattr(module, "parse_direct", None)
+        if direct is None:
+            continue
+        report = direct(data)
+        if expected != scan_type:
+            assert report is None, f"{scan_type} claimed {rel}, a {expected} report"
+        elif report is not None:
+            chosen = scanners.parse(data, scan_type=scan_type)
+            assert report.to_dict() == chosen.to_dict()
+            assert scanners.parse(data).to_dict() == chosen.to_dict()
+
+
+def test_trivy_reports_are_recognized_directly() -> None:
+    from scanners.parsers import trivy
+
+    claimed = {p.name for p in (FIX / "trivy").iterdir() if trivy.parse_direct(p.read_bytes())}
+    # every schema v2 / k8s report; the legacy bare list goes through the generic detection
+    assert claimed == {p.name for p in (FIX / "trivy").iterdir()} - {"legacy_trivy_mix.json"}

@@ -292,6 +292,61 @@ def test_errors_name_the_path(data: object, message: str) -> None:
     with pytest.raises(ReportError) as err:
         scanners.parse(orjson.dumps(data), scan_type="trivy")
     assert str(err.value) == message
+    # detected by content, the same report gets the same message
+    with pytest.raises(ReportError) as err:
+        scanners.parse(orjson.dumps(data))
+    assert str(err.value) == message
+
+
+def _vuln_report(**fields: object) -> bytes:
+    vuln = {"VulnerabilityID": "CVE-2024-1", "PkgName": "a", **fields}
+    return orjson.dumps({"SchemaVersion": 2, "Results": [_one([vuln])]})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            _vuln_report(CVSS=[7.5]),
+            "trivy: Results[0].Vulnerabilities[0].CVSS: expected an object, got an array",
+        ),
+        (
+            _vuln_report(CVSS={"nvd": {"V3Score": "high"}}),
+            "trivy: Results[0].Vulnerabilities[0].CVSS[...].V3Score: "
+            "expected a number, got a string",
+        ),
+        (
+            _vuln_report(References=["https://a.example", 3]),
+            "trivy: Results[0].Vulnerabilities[0].References[1]: expected a string, got a number",
+        ),
+        (
+            orjson.dumps({"SchemaVersion": 2, "Results": [{"Secrets": [{"RuleID": " "}]}]}),
+            "trivy: Results[0].Secrets[0].RuleID: must not be empty",
+        ),
+        (b'"a string"', 'trivy: expected an object with "Results" or an array of results'),
+        (b"{}", 'trivy: missing "Results"'),
+        (b'[{"Target": 1}]', "trivy: [0].Target: expected a string, got a number"),
+    ],
+)
+def test_type_errors_name_the_path(data: bytes, message: str) -> None:
+    with pytest.raises(ReportError) as err:
+        scanners.parse(data, scan_type="trivy")
+    assert str(err.value) == message
+
+
+def test_undecodable_bytes_are_a_report_error() -> None:
+    with pytest.raises(ReportError, match=r"^trivy: not valid JSON \("):
+        scanners.parse(b'{"SchemaVersion": 2, "Results": [', scan_type="trivy")
+    with pytest.raises(ReportError, match=r"^trivy: not valid UTF-8 \("):
+        scanners.parse(b'{"SchemaVersion": 2, "ArtifactName": "\xff"}', scan_type="trivy")
+
+
+def test_clean_artifact_without_results_has_no_findings() -> None:
+    # Trivy omits an empty "Results" (Go omitempty) when nothing was found to scan
+    data = orjson.dumps({"SchemaVersion": 2, "ArtifactName": "scratch:latest"})
+    report = scanners.parse(data)
+    assert (report.scan_type, report.findings) == ("trivy", [])
+    assert report.metadata["ArtifactName"] == "scratch:latest"
 
 
 def test_large_report_is_linear_in_time_and_memory() -> None:
@@ -315,6 +370,9 @@ def test_large_report_is_linear_in_time_and_memory() -> None:
     # 4x the findings: well under the 16x a quadratic merge would cost
     assert t_large < t_small * 8
     assert m_large < m_small * 6
+    # the findings themselves take ~3.2 KB each; decoding the whole ~1.5 KB/finding document
+    # into Python objects (the generic detection path) would add ~18 KB per finding
+    assert m_large / n_large < 6_000
 
 
 def test_many_duplicates_stay_bounded() -> None:
