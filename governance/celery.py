@@ -33,4 +33,9 @@ app.conf.beat_schedule = {
         "task": "governance.policies.tasks.exceptions_expire_task",
         "schedule": crontab(minute="*/15"),
     },
+    # The dashboard's trend: today's active findings per model, severity and category.
+    "posture-snapshot": {
+        "task": "governance.metrics.tasks.posture_snapshot_task",
+        "schedule": crontab(minute=5),
+    },
 }

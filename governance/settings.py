@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "governance.ingest",
     "governance.findings",
     "governance.policies",
+    "governance.metrics",
     "governance.web",
 ]
 

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
 from governance.findings.models import ACTIVE_STATUSES, SEVERITY_ORDER
 from governance.ingest.artifacts import artifact_scan_request
+from governance.ingest.models import CATEGORY_CHOICES
 from governance.inventory.models import ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user, models_with_open_counts
 from governance.inventory.services import model_update
 from governance.lib.api_errors import ApplicationError
+from governance.metrics import figures
+from governance.metrics import selectors as metrics
+from governance.metrics.sla import mttr, sla_compliance
 from governance.policies.gate import gate_evaluate
+
+#: The window of the dashboard's remediation figures (MTTR, SLA compliance) and trend.
+DASHBOARD_DAYS = 90
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -111,3 +121,46 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Model saved.")
     return redirect("web:model", pk=model.pk)
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Risk posture of the user's teams (or one, ``?team=slug``): headline figures, active
+    findings per layer, the trend, remediation speed, and the riskiest models' evidence."""
+    scope = metrics.dashboard_scope_for(request.user, request.GET.get("team") or None)
+    today = timezone.localdate()
+    since = today - timedelta(days=DASHBOARD_DAYS)
+    findings, models = scope.findings(), scope.models()
+    summary = metrics.posture_summary(findings, models, today=today)
+    matrix = metrics.active_by_category(findings)
+    trend = metrics.posture_trend(
+        scope.snapshots(),
+        today=today,
+        today_by_severity=summary.by_severity,
+        days=DASHBOARD_DAYS,
+    )
+    since_dt = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
+    remediated = mttr(findings, since=since_dt)
+    compliance = sla_compliance(findings, today=today, since=since)
+    risky = metrics.models_by_risk(models, today=today)
+    coverage = metrics.scan_coverage(scope.scan_runs(), risky)
+    layers = metrics.layer_coverage(scope.scan_runs())
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            "scope": scope,
+            "teams": teams_visible_to(request.user).order_by("name"),
+            "days": DASHBOARD_DAYS,
+            "summary": summary,
+            "mttr": remediated,
+            "compliance": compliance,
+            "risky": [(m, [coverage[m.pk][c] for c in metrics.CATEGORIES]) for m in risky],
+            "layers": [(label, layers[value], summary.models) for value, label in CATEGORY_CHOICES],
+            "category_labels": [label for _, label in CATEGORY_CHOICES],
+            "fig_categories": figures.active_by_category_figure(matrix),
+            "fig_trend": figures.trend_figure(trend),
+            "fig_remediation": figures.remediation_figure(
+                remediated.by_severity, compliance.by_severity
+            ),
+        },
+    )

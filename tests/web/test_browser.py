@@ -101,3 +101,29 @@ def test_member_triages_a_finding_in_place_with_htmx(
     f.refresh_from_db()
     assert f.status == "false_positive"
     assert f.events.get().reason == "test data only"
+
+
+def test_dashboard_draws_its_charts_from_local_assets(
+    live_server: Any, page: Any, member: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    seed_findings(team_alpha, "fraud", [("C1", "critical"), ("H1", "high"), ("H2", "high")])
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    _login(page, live_server.url, "member", "pw-member")
+    page.click("nav >> text=Dashboard")
+    page.wait_for_url("**/dashboard/")
+    for figure in ("fig-categories", "fig-trend", "fig-remediation"):
+        page.wait_for_selector(f"[data-figure={figure}] .main-svg")
+    # two stacked bars on the Dependency layer (critical and high): Plotly drew the numbers
+    widths = page.eval_on_selector_all(
+        "[data-figure=fig-categories] .bars .point path",
+        "paths => paths.map(p => p.getBBox().width).filter(w => w > 0)",
+    )
+    short, long = sorted(widths)
+    assert long == pytest.approx(2 * short, rel=0.05)  # 2 high stacked after 1 critical
+    assert page.locator("[data-metric=active] .value").inner_text() == "3"
+    # everything came from Warden itself: no CDN, nothing fetched elsewhere
+    assert all(url.startswith(live_server.url) or url.startswith("data:") for url in requested)
+    page.select_option("select[name=team]", "alpha")  # the filter submits on change
+    page.wait_for_url("**/dashboard/?team=alpha")
+    assert page.locator("h1").inner_text() == "Risk posture · Alpha"

@@ -1,0 +1,130 @@
+"""Dashboard figures against hand-counted data: headline, per layer, trend, coverage, risk."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from governance.findings.models import Finding
+from governance.ingest.models import ScanRun
+from governance.metrics import selectors as metrics
+from governance.metrics.models import PostureDay, PostureSnapshot
+from governance.metrics.services import posture_snapshot_take
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 3, 10)
+
+
+@pytest.fixture
+def world(team_alpha: Any, team_beta: Any, seed_findings: Any) -> dict[str, Any]:
+    """alpha/fraud: 2 critical, 1 high, 1 low dependency findings, 1 high model-file finding;
+    alpha/churn: 1 medium assessment finding; beta/other: 3 critical (never counted for alpha).
+    Then: one fraud critical resolved, one fraud low a false positive, the fraud high overdue,
+    the churn medium due today (not overdue)."""
+    seed_findings(team_alpha, "fraud", [("C1", "critical"), ("C2", "critical"), ("H1", "high"),
+                                        ("L1", "low")])  # fmt: skip
+    seed_findings(team_alpha, "fraud", [("M1", "high")], tool="modelscan", category="model_file")
+    seed_findings(team_alpha, "churn", [("A1", "medium")], tool="garak", category="assessment")
+    seed_findings(team_beta, "other", [("B1", "critical"), ("B2", "critical"), ("B3", "critical")])
+    Finding.objects.filter(rule_id="C2").update(status="resolved", resolved_at=timezone.now())
+    Finding.objects.filter(rule_id="L1").update(status="false_positive")
+    Finding.objects.update(sla_due=None)
+    Finding.objects.filter(rule_id="H1").update(sla_due=TODAY - timedelta(days=1))
+    Finding.objects.filter(rule_id="A1").update(sla_due=TODAY)
+    Finding.objects.filter(rule_id="B1").update(sla_due=TODAY - timedelta(days=9))
+    return {"alpha": metrics.DashboardScope(team=None, team_ids=[team_alpha.pk])}
+
+
+def test_headline_counts_active_findings_overdue_and_risky_models(world: Any) -> None:
+    scope = world["alpha"]
+    summary = metrics.posture_summary(scope.findings(), scope.models(), today=TODAY)
+    # active: C1, H1, M1 (fraud) + A1 (churn); C2 resolved and L1 false positive are not
+    assert summary.active == 4
+    assert summary.by_severity == {"critical": 1, "high": 2, "medium": 1, "low": 0, "info": 0}
+    assert summary.overdue == 1  # H1 (due yesterday); A1 is due today, not overdue
+    assert (summary.models, summary.models_with_critical_or_high) == (2, 1)  # fraud only
+
+
+def test_active_findings_per_layer_and_severity(world: Any) -> None:
+    matrix = metrics.active_by_category(world["alpha"].findings())
+    assert matrix["dependency"] == {"critical": 1, "high": 1, "medium": 0, "low": 0, "info": 0}
+    assert matrix["model_file"]["high"] == 1
+    assert matrix["assessment"]["medium"] == 1
+    assert sum(matrix["runtime"].values()) == sum(matrix["code"].values()) == 0
+
+
+def test_snapshot_records_the_day_and_replaces_it_when_taken_again(
+    world: Any, team_alpha: Any
+) -> None:
+    written = posture_snapshot_take(day=TODAY)
+    # alpha: fraud dependency critical+high, fraud model_file high, churn assessment medium;
+    # beta: other dependency critical -> 5 groups
+    assert written == 5
+    fraud_dep = PostureSnapshot.objects.filter(
+        team=team_alpha, model__name="fraud", category="dependency"
+    )
+    assert {(r.severity, r.open_count, r.overdue_count) for r in fraud_dep} == {
+        ("critical", 1, 0),
+        ("high", 1, 1),
+    }
+    beta = PostureSnapshot.objects.exclude(team=team_alpha).get()
+    assert (beta.open_count, beta.overdue_count) == (3, 1)
+    # the high is fixed and the rollup runs again the same day: the day is replaced
+    Finding.objects.filter(rule_id="H1").update(status="resolved")
+    assert posture_snapshot_take(day=TODAY) == 4
+    assert not PostureSnapshot.objects.filter(model__name="fraud", category="dependency",
+                                              severity="high").exists()  # fmt: skip
+    assert PostureDay.objects.get().day == TODAY
+
+
+def test_trend_sums_rollups_leaves_gaps_and_ends_with_live_counts(world: Any) -> None:
+    scope = world["alpha"]
+    posture_snapshot_take(day=TODAY - timedelta(days=3))
+    Finding.objects.filter(rule_id="C1").update(status="resolved")
+    posture_snapshot_take(day=TODAY - timedelta(days=1))
+    summary = metrics.posture_summary(scope.findings(), scope.models(), today=TODAY)
+    points = metrics.posture_trend(
+        scope.snapshots(), today=TODAY, today_by_severity=summary.by_severity, days=5
+    )
+    assert [p.day for p in points] == [TODAY - timedelta(days=n) for n in (4, 3, 2, 1, 0)]
+    by_day = {p.day: p.by_severity for p in points}
+    assert by_day[TODAY - timedelta(days=4)] is None  # no rollup: a gap, not zero
+    assert by_day[TODAY - timedelta(days=3)] == {
+        "critical": 1, "high": 2, "medium": 1, "low": 0, "info": 0,
+    }  # fmt: skip
+    assert by_day[TODAY - timedelta(days=2)] is None
+    assert by_day[TODAY - timedelta(days=1)]["critical"] == 0  # C1 resolved before it
+    assert points[-1].live
+    assert by_day[TODAY] == summary.by_severity
+    assert by_day[TODAY]["critical"] == 0
+
+
+def test_coverage_names_the_last_successful_scan_per_layer(world: Any, team_alpha: Any) -> None:
+    scope = world["alpha"]
+    fraud = scope.models().get(name="fraud")
+    assert set(ScanRun.objects.values_list("status", flat=True)) == {"done"}  # as imported
+    ended = timezone.now() - timedelta(hours=5)
+    ScanRun.objects.filter(model=fraud, category="model_file").update(finished_at=ended)
+    ScanRun.objects.create(
+        team=team_alpha, model=fraud, category="runtime", status="failed", report_sha256="f" * 64
+    )
+    coverage = metrics.scan_coverage(scope.scan_runs(), [fraud])[fraud.pk]
+    assert coverage["model_file"] == ended
+    assert coverage["runtime"] is None  # a failed import is no evidence
+    assert coverage["assessment"] is None
+    layers = metrics.layer_coverage(scope.scan_runs())
+    # fraud's dependency and model-file runs, churn's garak run; the failed runtime run is none
+    assert layers == {"dependency": 1, "model_file": 1, "assessment": 1, "runtime": 0, "code": 0}
+
+
+def test_riskiest_models_come_first_and_clean_models_are_left_out(world: Any) -> None:
+    scope = world["alpha"]
+    ranked = metrics.models_by_risk(scope.models(), today=TODAY)
+    assert [(m.name, m.active_critical, m.active_high, m.overdue, m.active_total)
+            for m in ranked] == [("fraud", 1, 2, 1, 3), ("churn", 0, 0, 0, 1)]  # fmt: skip
+    Finding.objects.filter(model__name="churn").update(status="resolved")
+    assert [m.name for m in metrics.models_by_risk(scope.models(), today=TODAY)] == ["fraud"]
