@@ -57,55 +57,95 @@ def dashboard_scope_for(
 
 
 @dataclass(frozen=True)
-class PostureSummary:
-    active: int
-    by_severity: dict[str, int]
+class ActiveFindings:
+    """Active findings by layer and severity, and how many of them are overdue."""
+
+    matrix: dict[str, dict[str, int]]  # category -> severity -> n, every key present
     overdue: int
-    models: int
-    models_with_critical_or_high: int
+
+    @property
+    def total(self) -> int:
+        return sum(sum(row.values()) for row in self.matrix.values())
+
+    @property
+    def by_severity(self) -> dict[str, int]:
+        return {s: sum(row[s] for row in self.matrix.values()) for s in SEVERITIES}
 
 
-def posture_summary(
-    findings: QuerySet[Finding], models: QuerySet[MLModel], *, today: date
-) -> PostureSummary:
-    """The dashboard's headline figures (three queries).
+def active_findings(findings: QuerySet[Finding], *, today: date) -> ActiveFindings:
+    """One query over the active findings, grouped by category and severity.
 
-    - active = #active findings; by_severity = the same per severity (every severity present);
-    - overdue = #active findings with ``sla_due < today`` (the SLA clock ran out);
-    - models = #models in scope; models_with_critical_or_high = #models with at least one
-      active critical or high finding.
+    - matrix[category][severity] = #active findings of that layer and severity (the four
+      supply-chain layers plus code findings); total and by_severity are its sums;
+    - overdue = #active findings with ``sla_due < today`` (the SLA clock ran out; a finding
+      due today is not overdue yet).
     """
-    counts = findings.filter(_ACTIVE).aggregate(
-        active=Count("id"),
-        overdue=Count("id", filter=Q(sla_due__lt=today)),
-        **{s: Count("id", filter=Q(severity=s)) for s in SEVERITIES},
-    )
-    risky = (
-        findings.filter(_ACTIVE, severity__in=("critical", "high"))
-        .order_by()
-        .values("model_id")
-        .distinct()
-        .count()
-    )
-    return PostureSummary(
-        active=counts["active"],
-        by_severity={s: counts[s] for s in SEVERITIES},
-        overdue=counts["overdue"],
-        models=models.count(),
-        models_with_critical_or_high=risky,
-    )
-
-
-def active_by_category(findings: QuerySet[Finding]) -> dict[str, dict[str, int]]:
-    """category -> severity -> #active findings, every category and severity present (one
-    query). The four supply-chain layers plus code findings."""
     matrix = {c: dict.fromkeys(SEVERITIES, 0) for c in CATEGORIES}
+    overdue = 0
     rows = (
-        findings.filter(_ACTIVE).order_by().values("category", "severity").annotate(n=Count("id"))
+        findings.filter(_ACTIVE)
+        .order_by()
+        .values("category", "severity")
+        .annotate(n=Count("id"), overdue=Count("id", filter=Q(sla_due__lt=today)))
     )
     for row in rows:
         matrix.setdefault(row["category"], dict.fromkeys(SEVERITIES, 0))[row["severity"]] = row["n"]
-    return matrix
+        overdue += row["overdue"]
+    return ActiveFindings(matrix=matrix, overdue=overdue)
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    model: MLModel
+    critical: int
+    high: int
+    overdue: int
+    active: int
+
+
+@dataclass(frozen=True)
+class ModelRisk:
+    models: int  # models in scope
+    with_critical_or_high: int  # of them, with at least one active critical or high finding
+    riskiest: list[RiskRow]
+
+
+def model_risk(
+    findings: QuerySet[Finding], models: QuerySet[MLModel], *, today: date, limit: int = 10
+) -> ModelRisk:
+    """Per-model active counts (three queries: counts grouped by model over the active
+    findings, the number of models, the top models themselves).
+
+    with_critical_or_high = #models with critical + high > 0 among their active findings.
+    riskiest = the ``limit`` models with the most active critical, then high, then overdue,
+    then active findings (ties: older model first); models without active findings are left
+    out.
+    """
+    rows = list(
+        findings.filter(_ACTIVE)
+        .order_by()
+        .values("model_id")
+        .annotate(
+            critical=Count("id", filter=Q(severity="critical")),
+            high=Count("id", filter=Q(severity="high")),
+            overdue=Count("id", filter=Q(sla_due__lt=today)),
+            active=Count("id"),
+        )
+    )
+    rows.sort(
+        key=lambda r: (-r["critical"], -r["high"], -r["overdue"], -r["active"], r["model_id"])
+    )
+    top = rows[:limit]
+    by_id = models.select_related("team", "owner").in_bulk([r["model_id"] for r in top])
+    return ModelRisk(
+        models=models.count(),
+        with_critical_or_high=sum(1 for r in rows if r["critical"] or r["high"]),
+        riskiest=[
+            RiskRow(by_id[r["model_id"]], r["critical"], r["high"], r["overdue"], r["active"])
+            for r in top
+            if r["model_id"] in by_id
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -126,7 +166,7 @@ def posture_trend(
 
     A past day's value is the sum of its :class:`PostureSnapshot` rows in scope (the rollup
     taken that day); a day without a rollup is a gap (``None``), never a zero. Today's point
-    is ``today_by_severity``, counted live (pass :attr:`PostureSummary.by_severity`), so the
+    is ``today_by_severity``, counted live (pass :attr:`ActiveFindings.by_severity`), so the
     line ends at what the rest of the dashboard shows.
     """
     start = today - timedelta(days=days - 1)
@@ -167,23 +207,6 @@ def scan_coverage(
     for row in rows:
         coverage[row["model_id"]][row["category"]] = row["last"]
     return coverage
-
-
-def models_by_risk(models: QuerySet[MLModel], *, today: date, limit: int = 10) -> list[MLModel]:
-    """The ``limit`` models with the most active critical, then high, then overdue, then
-    active findings (one query), each annotated with those four counts."""
-    active = Q(findings__status__in=ACTIVE_STATUSES)
-    return list(
-        models.select_related("team", "owner")
-        .annotate(
-            active_critical=Count("findings", filter=active & Q(findings__severity="critical")),
-            active_high=Count("findings", filter=active & Q(findings__severity="high")),
-            overdue=Count("findings", filter=active & Q(findings__sla_due__lt=today)),
-            active_total=Count("findings", filter=active),
-        )
-        .filter(active_total__gt=0)
-        .order_by("-active_critical", "-active_high", "-overdue", "-active_total", "name")[:limit]
-    )
 
 
 def layer_coverage(runs: QuerySet[ScanRun]) -> dict[str, int]:

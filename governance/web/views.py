@@ -130,19 +130,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     since = today - timedelta(days=DASHBOARD_DAYS)
     findings, models = scope.findings(), scope.models()
-    summary = metrics.posture_summary(findings, models, today=today)
-    matrix = metrics.active_by_category(findings)
+    active = metrics.active_findings(findings, today=today)
+    risk = metrics.model_risk(findings, models, today=today)
     trend = metrics.posture_trend(
         scope.snapshots(),
         today=today,
-        today_by_severity=summary.by_severity,
+        today_by_severity=active.by_severity,
         days=DASHBOARD_DAYS,
     )
     since_dt = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
     remediated = mttr(findings, since=since_dt)
     compliance = sla_compliance(findings, today=today, since=since)
-    risky = metrics.models_by_risk(models, today=today)
-    coverage = metrics.scan_coverage(scope.scan_runs(), risky)
+    coverage = metrics.scan_coverage(scope.scan_runs(), [r.model for r in risk.riskiest])
     layers = metrics.layer_coverage(scope.scan_runs())
     return render(
         request,
@@ -151,13 +150,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "scope": scope,
             "teams": teams_visible_to(request.user).order_by("name"),
             "days": DASHBOARD_DAYS,
-            "summary": summary,
+            "active": active,
+            "risk": risk,
             "mttr": remediated,
             "compliance": compliance,
-            "risky": [(m, [coverage[m.pk][c] for c in metrics.CATEGORIES]) for m in risky],
-            "layers": [(label, layers[value], summary.models) for value, label in CATEGORY_CHOICES],
+            "riskiest": [
+                (row, [coverage[row.model.pk][c] for c in metrics.CATEGORIES])
+                for row in risk.riskiest
+            ],
+            "layers": [(label, layers[value], risk.models) for value, label in CATEGORY_CHOICES],
             "category_labels": [label for _, label in CATEGORY_CHOICES],
-            "fig_categories": figures.active_by_category_figure(matrix),
+            "fig_categories": figures.active_by_category_figure(active.matrix),
             "fig_trend": figures.trend_figure(trend),
             "fig_remediation": figures.remediation_figure(
                 remediated.by_severity, compliance.by_severity

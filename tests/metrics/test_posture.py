@@ -39,22 +39,18 @@ def world(team_alpha: Any, team_beta: Any, seed_findings: Any) -> dict[str, Any]
     return {"alpha": metrics.DashboardScope(team=None, team_ids=[team_alpha.pk])}
 
 
-def test_headline_counts_active_findings_overdue_and_risky_models(world: Any) -> None:
-    scope = world["alpha"]
-    summary = metrics.posture_summary(scope.findings(), scope.models(), today=TODAY)
+def test_active_findings_by_layer_severity_and_overdue(world: Any) -> None:
+    active = metrics.active_findings(world["alpha"].findings(), today=TODAY)
     # active: C1, H1, M1 (fraud) + A1 (churn); C2 resolved and L1 false positive are not
-    assert summary.active == 4
-    assert summary.by_severity == {"critical": 1, "high": 2, "medium": 1, "low": 0, "info": 0}
-    assert summary.overdue == 1  # H1 (due yesterday); A1 is due today, not overdue
-    assert (summary.models, summary.models_with_critical_or_high) == (2, 1)  # fraud only
-
-
-def test_active_findings_per_layer_and_severity(world: Any) -> None:
-    matrix = metrics.active_by_category(world["alpha"].findings())
-    assert matrix["dependency"] == {"critical": 1, "high": 1, "medium": 0, "low": 0, "info": 0}
-    assert matrix["model_file"]["high"] == 1
-    assert matrix["assessment"]["medium"] == 1
-    assert sum(matrix["runtime"].values()) == sum(matrix["code"].values()) == 0
+    assert active.total == 4
+    assert active.by_severity == {"critical": 1, "high": 2, "medium": 1, "low": 0, "info": 0}
+    assert active.matrix["dependency"] == {
+        "critical": 1, "high": 1, "medium": 0, "low": 0, "info": 0,
+    }  # fmt: skip
+    assert active.matrix["model_file"]["high"] == 1
+    assert active.matrix["assessment"]["medium"] == 1
+    assert sum(active.matrix["runtime"].values()) == sum(active.matrix["code"].values()) == 0
+    assert active.overdue == 1  # H1 (due yesterday); A1 is due today, not overdue
 
 
 def test_snapshot_records_the_day_and_replaces_it_when_taken_again(
@@ -86,10 +82,8 @@ def test_trend_sums_rollups_leaves_gaps_and_ends_with_live_counts(world: Any) ->
     posture_snapshot_take(day=TODAY - timedelta(days=3))
     Finding.objects.filter(rule_id="C1").update(status="resolved")
     posture_snapshot_take(day=TODAY - timedelta(days=1))
-    summary = metrics.posture_summary(scope.findings(), scope.models(), today=TODAY)
-    points = metrics.posture_trend(
-        scope.snapshots(), today=TODAY, today_by_severity=summary.by_severity, days=5
-    )
+    live = metrics.active_findings(scope.findings(), today=TODAY).by_severity
+    points = metrics.posture_trend(scope.snapshots(), today=TODAY, today_by_severity=live, days=5)
     assert [p.day for p in points] == [TODAY - timedelta(days=n) for n in (4, 3, 2, 1, 0)]
     by_day = {p.day: p.by_severity for p in points}
     assert by_day[TODAY - timedelta(days=4)] is None  # no rollup: a gap, not zero
@@ -99,7 +93,7 @@ def test_trend_sums_rollups_leaves_gaps_and_ends_with_live_counts(world: Any) ->
     assert by_day[TODAY - timedelta(days=2)] is None
     assert by_day[TODAY - timedelta(days=1)]["critical"] == 0  # C1 resolved before it
     assert points[-1].live
-    assert by_day[TODAY] == summary.by_severity
+    assert by_day[TODAY] == live
     assert by_day[TODAY]["critical"] == 0
 
 
@@ -123,8 +117,15 @@ def test_coverage_names_the_last_successful_scan_per_layer(world: Any, team_alph
 
 def test_riskiest_models_come_first_and_clean_models_are_left_out(world: Any) -> None:
     scope = world["alpha"]
-    ranked = metrics.models_by_risk(scope.models(), today=TODAY)
-    assert [(m.name, m.active_critical, m.active_high, m.overdue, m.active_total)
-            for m in ranked] == [("fraud", 1, 2, 1, 3), ("churn", 0, 0, 0, 1)]  # fmt: skip
+    risk = metrics.model_risk(scope.findings(), scope.models(), today=TODAY)
+    assert (risk.models, risk.with_critical_or_high) == (2, 1)  # fraud; churn has a medium
+    assert [(r.model.name, r.critical, r.high, r.overdue, r.active) for r in risk.riskiest] == [
+        ("fraud", 1, 2, 1, 3),
+        ("churn", 0, 0, 0, 1),
+    ]
     Finding.objects.filter(model__name="churn").update(status="resolved")
-    assert [m.name for m in metrics.models_by_risk(scope.models(), today=TODAY)] == ["fraud"]
+    risk = metrics.model_risk(scope.findings(), scope.models(), today=TODAY)
+    assert [r.model.name for r in risk.riskiest] == ["fraud"]
+    assert risk.models == 2  # a model with nothing active still counts as a model
+    top = metrics.model_risk(scope.findings(), scope.models(), today=TODAY, limit=1)
+    assert [r.model.name for r in top.riskiest] == ["fraud"]

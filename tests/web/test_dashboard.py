@@ -89,9 +89,9 @@ def test_query_count_does_not_grow_with_models_or_findings(
     before = queries()
     for n in range(8):
         seed_findings(team_alpha, f"model-{n}", [(f"X{n}-{i}", "high") for i in range(5)])
-    # session, user, teams, 3 headline, layer matrix, trend (2), MTTR, SLA, risk list,
+    # session, user, teams; active findings (1), model risk (3), trend (2), MTTR, SLA,
     # coverage (2), the team filter's list: one query each, whatever the size
-    assert queries() == before == 15
+    assert queries() == before == 14
 
 
 def test_hourly_rollup_task_feeds_the_trend(client_of: Any, member: Any, findings: None) -> None:
