@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
@@ -18,7 +20,7 @@ from governance.ingest.models import CATEGORY_CHOICES
 from governance.lib.api_errors import ApplicationError
 
 PAGE_SIZE = 100
-FILTERS = ("team", "model", "status", "severity", "category", "tool")
+FILTERS = ("team", "model", "status", "severity", "category", "tool", "overdue")
 
 
 def _filtered(request: HttpRequest) -> tuple[Any, dict[str, str]]:
@@ -41,6 +43,10 @@ def _filtered(request: HttpRequest) -> tuple[Any, dict[str, str]]:
         qs = qs.filter(category=params["category"])
     if params["tool"]:
         qs = qs.filter(tools__contains=f",{params['tool']},")
+    if params["overdue"]:
+        # past their SLA: the dashboard's "Past their SLA" with the default status
+        qs = qs.filter(sla_due__lt=timezone.localdate())
+        params["overdue"] = "1"
     return qs, params
 
 
@@ -53,7 +59,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     rows = list(qs.order_by("-id")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    query = urlencode({k: v for k, v in params.items() if v})
     return render(
         request,
         "findings/list.html",

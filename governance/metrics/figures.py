@@ -51,6 +51,8 @@ def active_by_category_figure(matrix: dict[str, dict[str, int]]) -> dict[str, An
                 x=[matrix[c][severity] for c in categories],
                 orientation="h",
                 marker_color=SEVERITY_COLORS[severity],
+                # what a click filters the findings list by (static/js/charts.js)
+                customdata=[{"category": c, "severity": severity} for c in categories],
             )
             for severity in SEVERITIES
         ]

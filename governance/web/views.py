@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -148,6 +150,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "web/dashboard.html",
         {
             "scope": scope,
+            # the findings list, filtered to the same scope: drill-downs append to it
+            "findings_url": reverse("findings:list")
+            + "?"
+            + urlencode({"team": scope.team.slug} if scope.team else {"status": "active"}),
             "teams": teams_visible_to(request.user).order_by("name"),
             "days": DASHBOARD_DAYS,
             "active": active,
@@ -155,7 +161,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "mttr": remediated,
             "compliance": compliance,
             "riskiest": [
-                (row, [coverage[row.model.pk][c] for c in metrics.CATEGORIES])
+                (
+                    row,
+                    [coverage[row.model.pk][c] for c in metrics.CATEGORIES],
+                    reverse("findings:list")
+                    + "?"
+                    + urlencode({"team": row.model.team.slug, "model": row.model.name}),
+                )
                 for row in risk.riskiest
             ],
             "layers": [(label, layers[value], risk.models) for value, label in CATEGORY_CHOICES],

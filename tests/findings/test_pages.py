@@ -111,3 +111,32 @@ def test_another_teams_finding_pages_are_404(client_of: Any, member: Any, world:
 
 def test_findings_pages_need_login(client: Any, world: None) -> None:
     assert client.get("/findings/").status_code == 302
+
+
+def test_overdue_filter_lists_active_findings_past_their_sla(
+    client_of: Any, member: Any, world: None
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    Finding.objects.filter(vuln_id="CVE-1").update(sla_due=today - timedelta(days=1))
+    Finding.objects.filter(vuln_id="CVE-2").update(sla_due=today)  # due today: not yet overdue
+    html = client_of(member).get("/findings/?overdue=1").content.decode()
+    assert "finding CVE-1" in html
+    assert "finding CVE-2" not in html
+    assert 'name="overdue" value="1" checked' in html
+
+
+def test_next_page_link_keeps_filters_with_any_characters(
+    client_of: Any, member: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    seed_findings(team_alpha, "fraud & churn", [(f"CVE-{i}", "high") for i in range(101)])
+    c = client_of(member)
+    first = c.get("/findings/", {"model": "fraud & churn"})
+    assert first.content.count(b"data-finding=") == 100
+    link = first.context["next_url"]
+    assert "model=fraud+%26+churn" in link
+    second = c.get(f"/findings/{link}")
+    assert second.content.count(b"data-finding=") == 1  # the 101st, same filter

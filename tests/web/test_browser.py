@@ -127,3 +127,10 @@ def test_dashboard_draws_its_charts_from_local_assets(
     page.select_option("select[name=team]", "alpha")  # the filter submits on change
     page.wait_for_url("**/dashboard/?team=alpha")
     assert page.locator("h1").inner_text() == "Risk posture · Alpha"
+    # a click on the high part of the Dependency bar lists exactly those findings
+    page.wait_for_selector("[data-figure=fig-categories] .main-svg")
+    page.locator("[data-figure=fig-categories] .trace.bars").nth(1).locator(
+        ".point path"
+    ).first.click(force=True)
+    page.wait_for_url("**/findings/?team=alpha&category=dependency&severity=high")
+    assert page.locator("tr[data-finding]").count() == 2

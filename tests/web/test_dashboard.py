@@ -27,9 +27,9 @@ def findings(team_alpha: Any, team_beta: Any, seed_findings: Any) -> None:
 def _metric(content: str, name: str) -> str:
     block = re.search(rf'data-metric="{name}">(.*?)</div>\s*</div>', content, re.S)
     assert block is not None, name
-    value = re.search(r'class="value[^"]*">([^<]*)<', block.group(1))
+    value = re.search(r'class="value[^"]*">(.*?)</div>', block.group(1), re.S)
     assert value is not None
-    return value.group(1).strip()
+    return re.sub(r"<[^>]+>", "", value.group(1)).strip()  # the text, link or not
 
 
 def _figure(content: str, figure_id: str) -> dict[str, Any]:
@@ -111,3 +111,24 @@ def test_hourly_rollup_task_feeds_the_trend(client_of: Any, member: Any, finding
     content = client_of(member).get("/dashboard/").content.decode()
     trend = {trace["name"]: trace for trace in _figure(content, "fig-trend")["data"]}
     assert trend["High"]["y"][-3:] == [2, None, 1]  # the rollup, a day without, live today
+
+
+def test_every_count_links_to_the_findings_it_counts(
+    client_of: Any, member: Any, team_alpha: Any, findings: None, seed_findings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    seed_findings(team_alpha, "a & b", [("Z1", "critical")])  # a name that needs escaping
+    Finding.objects.filter(rule_id__in=["H1", "Z1"]).update(
+        sla_due=timezone.localdate() - timedelta(days=1)
+    )
+    client = client_of(member)
+    for url in ("/dashboard/", "/dashboard/?team=alpha"):
+        content = client.get(url).content.decode()
+        links = re.findall(r'<a(?: class="[^"]*")? href="(/findings/[^"]*)">(\d+)', content)
+        assert len(links) >= 4 + 4 * 3  # the cards, and four counts per riskiest model
+        for href, count in links:
+            listed = client.get(html.unescape(href)).content.count(b"data-finding=")
+            assert listed == int(count), (href, count)
