@@ -31,6 +31,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _throwaway_db import analyze, throwaway_db  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -84,11 +85,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    test_settings = connection.settings_dict.setdefault("TEST", {})
-    if connection.vendor == "postgresql":
-        test_settings["NAME"] = "test_warden_bench"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with throwaway_db():
         from governance.findings.models import Finding
         from governance.metrics.models import PostureSnapshot
         from governance.metrics.services import posture_snapshot_take
@@ -101,9 +98,7 @@ def main() -> None:
             t0 = time.perf_counter()
             posture_snapshot_take(day=today - timedelta(days=back))
             rollup.append(time.perf_counter() - t0)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")  # autovacuum's job in production
+        analyze()
         print(
             f"{connection.vendor}: {Finding.objects.count():,} findings over {args.models} "
             f"models, {PostureSnapshot.objects.count():,} rollup rows, seeded in "
@@ -132,8 +127,6 @@ def main() -> None:
             f"max {timings[-1]:.0f} ms over {args.runs} runs; {len(queries)} queries, "
             f"slowest {', '.join(q['time'] + ' s' for q in slowest)}"
         )
-    finally:
-        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 
 
 if __name__ == "__main__":

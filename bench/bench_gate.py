@@ -29,6 +29,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _throwaway_db import analyze, throwaway_db  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -85,21 +86,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
-    test_settings = connection.settings_dict.setdefault("TEST", {})
-    if connection.vendor == "postgresql":
-        test_settings["NAME"] = "test_warden_bench"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with throwaway_db():
         from governance.findings.models import Finding
         from governance.policies.gate import gate_evaluate
 
         started = time.perf_counter()
         model, version = seed(args.findings)
-        if connection.vendor == "postgresql":
-            # Fresh bulk-loaded tables have no planner statistics yet; in production
-            # autovacuum's ANALYZE provides them (without it the plans are ~2x slower).
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+        analyze()
         total = Finding.objects.filter(model=model).count()
         print(
             f"{connection.vendor}: seeded {total:,} findings in "
@@ -122,8 +115,6 @@ def main() -> None:
             f"({', '.join(r.rule for r in result.reasons)})"
         )
         print("target < 50 ms:", "OK" if statistics.median(timings) < 50 else "MISSED")
-    finally:
-        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 
 
 if __name__ == "__main__":
