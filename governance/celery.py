@@ -38,4 +38,9 @@ app.conf.beat_schedule = {
         "task": "governance.metrics.tasks.posture_snapshot_task",
         "schedule": crontab(minute=5),
     },
+    # Each assignee's findings past due or due within a week, one mail a day.
+    "sla-digest": {
+        "task": "governance.notifications.tasks.sla_digest_task",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }

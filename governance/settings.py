@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "governance.findings",
     "governance.policies",
     "governance.metrics",
+    "governance.notifications",
     "governance.web",
 ]
 
@@ -150,6 +151,8 @@ else:
         f"EMAIL_URL={EMAIL_URL!r}: use console:// or smtp://user:pass@host:port"
     )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "warden@localhost")
+# Where Warden is reached from a browser: the links in its e-mails start with it.
+WARDEN_BASE_URL = env_str("WARDEN_BASE_URL", "http://127.0.0.1:8000")
 
 # --- I18N / static --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

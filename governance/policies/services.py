@@ -25,6 +25,11 @@ from governance.accounts.selectors import has_role
 from governance.findings.models import ACTIVE_STATUSES, Finding, FindingEvent, Status
 from governance.inventory.models import MLModel
 from governance.lib.api_errors import ApplicationError
+from governance.notifications.tasks import (
+    exception_decided_notify_task,
+    exception_requested_notify_task,
+    exceptions_expired_notify_task,
+)
 from governance.policies.models import PolicyEvent, RiskException, RiskPolicy, RiskPolicyRevision
 from governance.policies.schema import policy_document_normalize
 from governance.policies.selectors import (
@@ -356,6 +361,8 @@ def exception_request(
         message=message,
         **_actor_fields(actor),
     )
+    exception_id = exception.pk
+    transaction.on_commit(lambda: exception_requested_notify_task.delay(exception_id))
     return exception
 
 
@@ -419,6 +426,8 @@ def exception_approve(*, exception: RiskException, actor: Any, reason: str = "")
         f"approved by {who} until {until}" + (f": {reason.strip()}" if reason.strip() else ""),
         **_actor_fields(actor),
     )
+    exception_id = exception.pk
+    transaction.on_commit(lambda: exception_decided_notify_task.delay(exception_id))
     return exception
 
 
@@ -452,6 +461,8 @@ def exception_reject(*, exception: RiskException, actor: Any, reason: str) -> Ri
         message=message,
         **_actor_fields(actor),
     )
+    exception_id = exception.pk
+    transaction.on_commit(lambda: exception_decided_notify_task.delay(exception_id))
     return exception
 
 
@@ -506,10 +517,9 @@ def exceptions_expire(*, now: datetime | None = None) -> list[int]:
         )
         PolicyEvent.objects.bulk_create(events)
         model_ids = sorted({e.model_id for e in due})
-        # Notifications (a later issue) hook in here, after the commit.
+        expired_ids = [e.pk for e in due]
         transaction.on_commit(
-            lambda: logger.info(
-                "expired %d exception(s); gates changed for models %s", len(due), model_ids
-            )
+            lambda: exceptions_expired_notify_task.delay(expired_ids, list(reopened))
         )
+    logger.info("expired %d exception(s); gates changed for models %s", len(due), model_ids)
     return model_ids
