@@ -56,7 +56,9 @@ def _send(messages: Iterable[tuple[Any, str, str, dict[str, Any]]]) -> int:
         if not user.is_active or not user.email:
             continue
         body = render_to_string(template, {**context, "user": user})
-        mails.append(EmailMessage(f"[Warden] {subject}", body, to=[user.email]))
+        # names in a subject come from users and reports: one line, or the header is refused
+        subject = " ".join(f"[Warden] {subject}".split())
+        mails.append(EmailMessage(subject, body, to=[user.email]))
     if not mails:
         return 0
     return get_connection().send_messages(mails) or 0
