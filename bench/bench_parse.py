@@ -1,6 +1,6 @@
-"""Benchmark: parse a generated 20,000-finding Trivy report with ``scanners.parse``.
+"""Benchmark: parse a generated 20,000-finding Trivy (or Grype) report with ``scanners.parse``.
 
-    .venv/bin/python bench/bench_parse.py [--findings 20000] [--repeat 7]
+    .venv/bin/python bench/bench_parse.py [--findings 20000] [--repeat 7] [--tool trivy|grype]
 
 Prints findings/s (best and median of the repeats, JSON decoding and format detection
 included: the report is passed without a scan type), then the same figures counting the
@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "scanners"))
 
+import generate_grype  # noqa: E402
+import generate_trivy  # noqa: E402
 import orjson  # noqa: E402
-from generate_trivy import generate_bytes  # noqa: E402
 
 import scanners  # noqa: E402
 
@@ -43,10 +44,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--findings", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--tool", choices=("trivy", "grype"), default="trivy")
     args = ap.parse_args()
+    generate_bytes = (generate_trivy if args.tool == "trivy" else generate_grype).generate_bytes
 
     data = generate_bytes(args.findings)
-    print(f"report: {len(data) / 1e6:.1f} MB, {args.findings} vulnerabilities")
+    print(f"{args.tool} report: {len(data) / 1e6:.1f} MB, {args.findings} vulnerabilities")
     scanners.parse(data)  # warm up imports and caches
     times: list[float] = []
     with_gc: list[float] = []

@@ -8,25 +8,33 @@
 - The fixed version is taken only when ``fix.state == "fixed"``.
 - The same vulnerability of the same package found at several paths (or by several matchers)
   is one finding: locations are merged into ``evidence["locations"]``.
+
+Image scans produce tens of thousands of matches with large artifact records (CPEs, licenses,
+upstreams, metadata), so like Trivy this parser decodes with typed msgspec structs that keep
+only the fields below (:mod:`scanners.parsers._typed`), and :func:`parse_direct` recognizes a
+report from its bytes. A value of the wrong JSON type is a :class:`ReportError` naming its path.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from scanners.document import Document
 from scanners.findings import NormalizedFinding, Report
+from scanners.parsers import _typed
 from scanners.parsers._kit import (
     MAX_DESCRIPTION,
     UNRATED,
     Collector,
     DependencyIds,
     Purl,
-    Reader,
-    as_list,
     canonical,
     cut,
     cvss_score,
+    fail,
+    gc_paused,
     majority_category,
     pick_fix,
     references,
@@ -37,8 +45,6 @@ SCAN_TYPE = "grype"
 CATEGORY = "dependency"
 DESCRIPTION = "Grype JSON (container/filesystem dependency vulnerabilities)"
 
-_R = Reader(SCAN_TYPE)
-
 _SEVERITY = {
     "critical": "critical",
     "high": "high",
@@ -46,6 +52,91 @@ _SEVERITY = {
     "low": "low",
     "negligible": "low",
 }
+
+# -- the shape of a report: only what Warden keeps (gc=False: no cycles to track) ------------
+
+
+class _CvssMetrics(msgspec.Struct, gc=False):
+    baseScore: Any = None  # a number, or a numeric string in some feeds
+
+
+class _Cvss(msgspec.Struct, gc=False):
+    version: str | None = None
+    vector: str | None = None
+    type: str | None = None
+    metrics: _CvssMetrics | None = None
+
+
+class _Fix(msgspec.Struct, gc=False):
+    versions: list[str] | None = None
+    state: str | None = None
+
+
+class _Epss(msgspec.Struct, gc=False):
+    epss: float | None = None
+
+
+class _Vulnerability(msgspec.Struct, gc=False):
+    id: str
+    dataSource: str | None = None
+    namespace: str | None = None
+    severity: str | None = None
+    urls: list[str] | None = None
+    description: str | None = None
+    cvss: list[_Cvss] | None = None
+    fix: _Fix | None = None
+    epss: list[_Epss] | None = None
+
+
+class _Related(msgspec.Struct, gc=False):
+    id: str | None = None
+    description: str | None = None
+    cvss: list[_Cvss] | None = None
+
+
+class _Location(msgspec.Struct, gc=False):
+    path: str | None = None
+
+
+class _Artifact(msgspec.Struct, gc=False):
+    name: str
+    version: str | None = None
+    type: str | None = None
+    locations: list[_Location] | None = None
+    purl: str | None = None
+
+
+class _MatchDetail(msgspec.Struct, gc=False):
+    matcher: str | None = None
+
+
+class _Match(msgspec.Struct, gc=False):
+    vulnerability: _Vulnerability | None = None
+    relatedVulnerabilities: list[_Related] | None = None
+    matchDetails: list[_MatchDetail] | None = None
+    artifact: _Artifact | None = None
+
+
+class _Descriptor(msgspec.Struct, gc=False):
+    name: str | None = None
+    version: str | None = None
+
+
+class _Report(msgspec.Struct, gc=False):
+    matches: list[_Match] | None = None
+    ignoredMatches: Any = None
+    source: Any = None
+    distro: Any = None
+    descriptor: _Descriptor | None = None
+    alertsByPackage: Any = None
+
+
+class _KnownReport(_Report, forbid_unknown_fields=True):
+    """Only keys Grype writes: no earlier format's sniffer can claim such a document."""
+
+
+_DECODE_REPORT = msgspec.json.Decoder(_Report)
+_DECODE_KNOWN = msgspec.json.Decoder(_KnownReport)
 
 
 def sniff(doc: Document) -> bool:
@@ -64,111 +155,124 @@ def sniff(doc: Document) -> bool:
     )
 
 
-def _best_cvss(entries: list[Any]) -> tuple[float | None, str]:
+def parse_direct(data: bytes) -> Report | None:
+    """The report, when ``data`` is recognizably a Grype report (:func:`sniff` on its typed
+    form), else ``None``."""
+    if data.lstrip()[:1] != b"{":
+        return None
+    with gc_paused():
+        try:
+            report = _DECODE_KNOWN.decode(data)
+        except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
+            return None
+        if report.matches is None:
+            return None
+        named = report.descriptor is not None and report.descriptor.name == "grype"
+        first = report.matches[0] if report.matches else None
+        shaped = (
+            first is not None and first.artifact is not None and first.vulnerability is not None
+        )
+        if not (named or shaped):
+            return None
+        return _from_report(report)
+
+
+def parse(doc: Document) -> Report:
+    with gc_paused():
+        if doc.data.lstrip()[:1] != b"{":
+            fail(SCAN_TYPE, "", 'expected an object with "matches"')
+        return _from_report(_typed.decode(SCAN_TYPE, doc.data, _DECODE_REPORT))
+
+
+def _best_cvss(entries: list[_Cvss]) -> tuple[float | None, str]:
     """The preferred CVSS base score of a list of Grype cvss objects: v3/v4 before v2, the
     ``Primary`` source before secondary ones, then the highest score."""
     best: tuple[tuple[bool, bool, float], str] | None = None
     for c in entries:
-        if not isinstance(c, dict):
-            continue
-        metrics = c.get("metrics")
-        score = cvss_score(metrics.get("baseScore")) if isinstance(metrics, dict) else None
+        score = cvss_score(c.metrics.baseScore) if c.metrics is not None else None
         if score is None:
             continue
-        version = c.get("version")
-        modern = not (isinstance(version, str) and version.startswith("2"))
-        rank = (modern, c.get("type") in (None, "Primary"), score)
+        modern = not (c.version is not None and c.version.startswith("2"))
+        rank = (modern, c.type in (None, "Primary"), score)
         if best is None or rank > best[0]:
-            vector = c.get("vector")
-            best = (rank, vector if isinstance(vector, str) else "")
+            best = (rank, c.vector or "")
     if best is None:
         return None, ""
     return best[0][2], cut(best[1], 200)
 
 
-def parse(doc: Document) -> Report:
-    data = doc.json
-    if not isinstance(data, dict):
-        _R.fail("", 'expected an object with "matches"')
-    matches = _R.arr(data.get("matches"), "matches")
-    descriptor = _R.opt_obj(data, "descriptor", "")
-    tool_version = _R.opt_str(descriptor, "version", "descriptor")
+def _package(purl_text: str, art_type: str, name: str, ids: DependencyIds) -> tuple[str, str]:
+    """``(ecosystem, package name)``: the name from the purl when it has a namespace (Maven
+    ``group:artifact``, npm ``@scope/name``), so that it matches the other tools."""
+    purl = Purl.parse(purl_text)
+    eco = ids.ecosystem(art_type) if art_type else (ids.ecosystem(purl.type) if purl else "")
+    if purl is not None and purl.namespace and eco in ("maven", "npm", "go", "composer"):
+        return eco, purl.package_name()
+    return eco, name
+
+
+def _from_report(data: _Report) -> Report:
+    if data.matches is None:
+        fail(SCAN_TYPE, "matches", "expected an array, got null")
+    matches = data.matches
+    tool_version = (data.descriptor.version or "") if data.descriptor is not None else ""
     ids = DependencyIds()
     out = Collector()
-    for i, raw in enumerate(matches):
-        where = f"matches[{i}]"
-        match = _R.obj(raw, where)
-        vuln = _R.obj(match.get("vulnerability"), f"{where}.vulnerability")
-        art = _R.obj(match.get("artifact"), f"{where}.artifact")
-        vwhere, awhere = f"{where}.vulnerability", f"{where}.artifact"
-        tool_id = _R.req_str(vuln, "id", vwhere)
-        name = _R.req_str(art, "name", awhere)
-        version = _R.opt_str(art, "version", awhere)
-        art_type = _R.opt_str(art, "type", awhere)
-        purl_text = _R.opt_str(art, "purl", awhere)
-        purl = Purl.parse(purl_text)
-        eco = ids.ecosystem(art_type) if art_type else (ids.ecosystem(purl.type) if purl else "")
-        package = (
-            purl.package_name()
-            if purl is not None and purl.namespace and eco in ("maven", "npm", "go", "composer")
-            else name
-        )
+    packages: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for i, match in enumerate(matches):
+        vuln, art = match.vulnerability, match.artifact
+        if vuln is None:
+            fail(SCAN_TYPE, f"matches[{i}].vulnerability", "expected an object, got null")
+        if art is None:
+            fail(SCAN_TYPE, f"matches[{i}].artifact", "expected an object, got null")
+        tool_id, name = vuln.id, art.name
+        if not tool_id.strip():
+            fail(SCAN_TYPE, f"matches[{i}].vulnerability.id", "must not be empty")
+        if not name.strip():
+            fail(SCAN_TYPE, f"matches[{i}].artifact.name", "must not be empty")
+        version = art.version or ""
+        art_type = art.type or ""
+        purl_text = art.purl or ""
+        key = (purl_text, art_type, name)
+        known = packages.get(key)  # image scans repeat a package once per vulnerability
+        if known is None:
+            known = packages[key] = _package(purl_text, art_type, name, ids)
+        eco, package = known
 
-        related = _R.opt_arr(match, "relatedVulnerabilities", where)
-        aliases: list[str] = []
-        related_cvss: list[Any] = []
-        for k, rel in enumerate(related):
-            rel = _R.obj(rel, f"{where}.relatedVulnerabilities[{k}]")
-            rid = rel.get("id")
-            if isinstance(rid, str) and rid:
-                aliases.append(rid)
-            related_cvss.extend(as_list(rel.get("cvss")))
+        related = match.relatedVulnerabilities or []
+        aliases = [rel.id for rel in related if rel.id]
         vid, others = canonical(tool_id, aliases)
 
-        sev_raw = _R.opt_str(vuln, "severity", vwhere)
-        score, vector = _best_cvss(_R.opt_arr(vuln, "cvss", vwhere))
+        sev_raw = vuln.severity or ""
+        score, vector = _best_cvss(vuln.cvss or [])
         if score is None:
-            score, vector = _best_cvss(related_cvss)
+            score, vector = _best_cvss([c for rel in related for c in rel.cvss or ()])
         severity = _SEVERITY.get(sev_raw.strip().lower())
         if severity is None:
             severity = from_cvss(score) if score is not None else UNRATED
 
-        fix = _R.opt_obj(vuln, "fix", vwhere)
-        fix_state = _R.opt_str(fix, "state", f"{vwhere}.fix")
-        fix_versions = _R.str_list(fix, "versions", f"{vwhere}.fix")
+        fix_state = (vuln.fix.state or "") if vuln.fix is not None else ""
+        fix_versions = (vuln.fix.versions or []) if vuln.fix is not None else []
         fixed = pick_fix(version, fix_versions) if fix_state == "fixed" else ""
 
-        description = _R.opt_str(vuln, "description", vwhere)
+        description = vuln.description or ""
         if not description:
-            for rel in related:
-                if isinstance(rel, dict) and isinstance(rel.get("description"), str):
-                    description = rel["description"]
-                    break
-        urls: list[Any] = []
-        ds = vuln.get("dataSource")
-        if isinstance(ds, str):
-            urls.append(ds)
-        urls.extend(as_list(vuln.get("urls")))
+            description = next((rel.description for rel in related if rel.description), "")
+        urls: list[str] = [vuln.dataSource] if vuln.dataSource is not None else []
+        urls.extend(vuln.urls or ())
 
         locations: list[str] = []
-        for loc in _R.opt_arr(art, "locations", awhere):
-            path = loc.get("path") if isinstance(loc, dict) else None
-            if isinstance(path, str) and path and path not in locations:
-                locations.append(cut(path, 500))
+        for loc in art.locations or ():
+            if loc.path and loc.path not in locations:
+                locations.append(cut(loc.path, 500))
         evidence: dict[str, Any] = {"locations": locations[:50], "fix_state": cut(fix_state, 50)}
-        namespace = vuln.get("namespace")
-        if isinstance(namespace, str):
-            evidence["namespace"] = cut(namespace, 100)
+        if vuln.namespace is not None:
+            evidence["namespace"] = cut(vuln.namespace, 100)
         if fix_versions and fix_state != "fixed":
             evidence["fix_versions_not_applicable"] = fix_versions[:20]
-        epss = as_list(vuln.get("epss"))
-        if epss and isinstance(epss[0], dict) and isinstance(epss[0].get("epss"), int | float):
-            evidence["epss"] = float(epss[0]["epss"])
-        matchers: list[str] = [
-            m["matcher"]
-            for m in as_list(match.get("matchDetails"))
-            if isinstance(m, dict) and isinstance(m.get("matcher"), str)
-        ]
+        if vuln.epss and vuln.epss[0].epss is not None:
+            evidence["epss"] = vuln.epss[0].epss
+        matchers = [m.matcher for m in match.matchDetails or () if m.matcher is not None]
         if matchers:
             evidence["matchers"] = [cut(m, 100) for m in dict.fromkeys(matchers)][:10]
 
@@ -199,7 +303,7 @@ def parse(doc: Document) -> Report:
         )
     findings = out.findings()
     meta: dict[str, Any] = {"matches": len(matches)}
-    source = data.get("source")
+    source = data.source
     if isinstance(source, dict):
         meta["source_type"] = cut(str(source.get("type", "")), 50)
         target = source.get("target")
@@ -207,7 +311,7 @@ def parse(doc: Document) -> Report:
             meta["target"] = cut(target["userInput"], 500)
         elif isinstance(target, str):
             meta["target"] = cut(target, 500)
-    distro = data.get("distro")
+    distro = data.distro
     if isinstance(distro, dict):
         meta["distro"] = {k: cut(v, 100) for k, v in distro.items() if isinstance(v, str)}
     return Report(

@@ -148,3 +148,49 @@ def test_errors_name_the_path(data: object, message: str) -> None:
     with pytest.raises(ReportError) as err:
         scanners.parse(orjson.dumps(data), scan_type="grype")
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"matches": [_match(cvss=[{"metrics": []}])]},
+            "grype: matches[0].vulnerability.cvss[0].metrics: expected an object, got an array",
+        ),
+        (
+            {"matches": [_match(urls=["https://a.example", 7])]},
+            "grype: matches[0].vulnerability.urls[1]: expected a string, got a number",
+        ),
+        (
+            {"matches": [_match(id=" ")]},
+            "grype: matches[0].vulnerability.id: must not be empty",
+        ),
+        ({"descriptor": {"name": "grype"}}, "grype: matches: expected an array, got null"),
+    ],
+)
+def test_type_errors_name_the_path(data: dict[str, Any], message: str) -> None:
+    for scan_type in ("grype", None):  # chosen, or detected from the content
+        if scan_type is None and "matches" not in data:
+            continue  # without matches it is not recognizably Grype
+        with pytest.raises(ReportError) as err:
+            scanners.parse(orjson.dumps(data), scan_type=scan_type)
+        assert str(err.value) == message
+
+
+def test_large_report_parses_in_memory_proportional_to_its_findings() -> None:
+    import tracemalloc
+
+    from tests.scanners.generate_grype import generate_bytes
+
+    peaks = []
+    for n in (2_000, 8_000):
+        data = generate_bytes(n, seed=5)
+        tracemalloc.start()
+        report = scanners.parse(data)
+        peaks.append(tracemalloc.get_traced_memory()[1] / n)
+        tracemalloc.stop()
+        assert (report.scan_type, len(report.findings)) == ("grype", n)
+    # ~4.6 KB per finding at any size; decoding the whole ~2 KB/match document into Python
+    # objects (the generic detection path) would add far more
+    assert peaks[1] < peaks[0] * 1.2
+    assert peaks[1] < 7_000
