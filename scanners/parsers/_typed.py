@@ -1,4 +1,5 @@
-"""Typed JSON decoding for the formats whose reports get very large (Trivy image scans).
+"""Typed JSON decoding for the formats whose reports get very large (Trivy and Grype image
+scans).
 
 :mod:`msgspec` decodes straight into ``Struct`` classes that declare only the fields Warden
 keeps: everything else in the report is skipped without building Python objects, and every
