@@ -9,10 +9,11 @@ database, and costs a fixed number of queries whatever the number of findings or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
 
 from governance.accounts.models import Team
 from governance.accounts.selectors import team_get_for_user, team_ids_for
@@ -20,6 +21,7 @@ from governance.findings.models import ACTIVE_STATUSES, Finding
 from governance.ingest.models import CATEGORY_CHOICES, ScanRun
 from governance.inventory.models import MLModel
 from governance.metrics.models import PostureDay, PostureSnapshot
+from governance.metrics.sla import Mttr, SlaCompliance, mttr, sla_compliance
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORIES = tuple(value for value, _ in CATEGORY_CHOICES)
@@ -224,3 +226,45 @@ def layer_coverage(runs: QuerySet[ScanRun]) -> dict[str, int]:
     for row in rows:
         coverage[row["category"]] = row["models"]
     return coverage
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows, for one scope."""
+
+    scope: DashboardScope
+    days: int
+    active: ActiveFindings
+    risk: ModelRisk
+    trend: list[TrendPoint]
+    mttr: Mttr
+    compliance: SlaCompliance
+    coverage: dict[int, dict[str, datetime | None]]  # of the riskiest models
+    layers: dict[str, int]
+
+
+def dashboard_get(
+    user: AbstractBaseUser | AnonymousUser, team_slug: str | None, *, today: date, days: int
+) -> Dashboard:
+    """The dashboard of the user's teams (or one of them, 404 when not theirs) as of
+    ``today``: remediation figures and the trend cover the last ``days`` days. Fourteen
+    queries with the session's, whatever the number of findings and models."""
+    scope = dashboard_scope_for(user, team_slug)
+    findings, models = scope.findings(), scope.models()
+    active = active_findings(findings, today=today)
+    risk = model_risk(findings, models, today=today)
+    since = today - timedelta(days=days)
+    since_start = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
+    return Dashboard(
+        scope=scope,
+        days=days,
+        active=active,
+        risk=risk,
+        trend=posture_trend(
+            scope.snapshots(), today=today, today_by_severity=active.by_severity, days=days
+        ),
+        mttr=mttr(findings, since=since_start),
+        compliance=sla_compliance(findings, today=today, since=since),
+        coverage=scan_coverage(scope.scan_runs(), [r.model for r in risk.riskiest]),
+        layers=layer_coverage(scope.scan_runs()),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -24,7 +23,6 @@ from governance.inventory.services import model_update
 from governance.lib.api_errors import ApplicationError
 from governance.metrics import figures
 from governance.metrics import selectors as metrics
-from governance.metrics.sla import mttr, sla_compliance
 from governance.policies.gate import gate_evaluate
 
 #: The window of the dashboard's remediation figures (MTTR, SLA compliance) and trend.
@@ -128,54 +126,42 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Risk posture of the user's teams (or one, ``?team=slug``): headline figures, active
     findings per layer, the trend, remediation speed, and the riskiest models' evidence."""
-    scope = metrics.dashboard_scope_for(request.user, request.GET.get("team") or None)
-    today = timezone.localdate()
-    since = today - timedelta(days=DASHBOARD_DAYS)
-    findings, models = scope.findings(), scope.models()
-    active = metrics.active_findings(findings, today=today)
-    risk = metrics.model_risk(findings, models, today=today)
-    trend = metrics.posture_trend(
-        scope.snapshots(),
-        today=today,
-        today_by_severity=active.by_severity,
+    board = metrics.dashboard_get(
+        request.user,
+        request.GET.get("team") or None,
+        today=timezone.localdate(),
         days=DASHBOARD_DAYS,
     )
-    since_dt = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
-    remediated = mttr(findings, since=since_dt)
-    compliance = sla_compliance(findings, today=today, since=since)
-    coverage = metrics.scan_coverage(scope.scan_runs(), [r.model for r in risk.riskiest])
-    layers = metrics.layer_coverage(scope.scan_runs())
+    findings_list = reverse("findings:list")
+    scope = board.scope
     return render(
         request,
         "web/dashboard.html",
         {
-            "scope": scope,
-            # the findings list, filtered to the same scope: drill-downs append to it
-            "findings_url": reverse("findings:list")
+            "board": board,
+            # the findings list filtered to the same scope: the drill-downs add to it
+            "findings_url": findings_list
             + "?"
             + urlencode({"team": scope.team.slug} if scope.team else {"status": "active"}),
             "teams": teams_visible_to(request.user).order_by("name"),
-            "days": DASHBOARD_DAYS,
-            "active": active,
-            "risk": risk,
-            "mttr": remediated,
-            "compliance": compliance,
             "riskiest": [
                 (
                     row,
-                    [coverage[row.model.pk][c] for c in metrics.CATEGORIES],
-                    reverse("findings:list")
+                    [board.coverage[row.model.pk][c] for c in metrics.CATEGORIES],
+                    findings_list
                     + "?"
                     + urlencode({"team": row.model.team.slug, "model": row.model.name}),
                 )
-                for row in risk.riskiest
+                for row in board.risk.riskiest
             ],
-            "layers": [(label, layers[value], risk.models) for value, label in CATEGORY_CHOICES],
+            "layers": [
+                (label, board.layers[value], board.risk.models) for value, label in CATEGORY_CHOICES
+            ],
             "category_labels": [label for _, label in CATEGORY_CHOICES],
-            "fig_categories": figures.active_by_category_figure(active.matrix),
-            "fig_trend": figures.trend_figure(trend),
+            "fig_categories": figures.active_by_category_figure(board.active.matrix),
+            "fig_trend": figures.trend_figure(board.trend),
             "fig_remediation": figures.remediation_figure(
-                remediated.by_severity, compliance.by_severity
+                board.mttr.by_severity, board.compliance.by_severity
             ),
         },
     )

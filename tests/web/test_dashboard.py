@@ -132,3 +132,25 @@ def test_every_count_links_to_the_findings_it_counts(
         for href, count in links:
             listed = client.get(html.unescape(href)).content.count(b"data-finding=")
             assert listed == int(count), (href, count)
+
+
+def test_remediation_figures_cover_the_last_90_days(
+    client_of: Any, member: Any, findings: None
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    recent, old = Finding.objects.filter(rule_id__in=["H1", "H2"]).order_by("rule_id")
+    Finding.objects.filter(pk=recent.pk).update(
+        status="resolved", first_seen=now - timedelta(days=6), resolved_at=now - timedelta(days=2)
+    )
+    Finding.objects.filter(pk=old.pk).update(
+        status="resolved",
+        first_seen=now - timedelta(days=130),
+        resolved_at=now - timedelta(days=100),  # outside the window: not counted
+    )
+    content = client_of(member).get("/dashboard/").content.decode()
+    assert _metric(content, "mttr") == "4.0 d"
+    assert "1 resolved in 90 days" in content
