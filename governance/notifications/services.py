@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -131,12 +131,16 @@ def exceptions_expired_notify(*, exception_ids: list[int], reopened_finding_ids:
 
 def sla_digest_send(*, today: date) -> int:
     """One mail per assignee listing their active findings past due or due within
-    :data:`DUE_SOON_DAYS` days (overdue first, then soonest due). Two queries."""
+    :data:`DUE_SOON_DAYS` days (overdue first, then soonest due), in teams they still belong
+    to."""
     horizon = today + timedelta(days=DUE_SOON_DAYS)
     findings = (
         Finding.objects.filter(
             status__in=ACTIVE_STATUSES, assignee__isnull=False, sla_due__lte=horizon
         )
+        # only while the assignee is still in the finding's team: mail never leaks a team's
+        # findings to someone who has left it
+        .filter(team__memberships__user=F("assignee"))
         .select_related("model", "assignee")
         .order_by("assignee_id", "sla_due", "id")
     )

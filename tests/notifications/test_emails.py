@@ -152,3 +152,15 @@ def test_beat_sends_the_digest_daily(member: Any, team_alpha: Any, seed_findings
     Finding.objects.update(assignee=member, sla_due=timezone.localdate() - timedelta(days=1))
     assert sla_digest_task.delay().get() == 1  # eager here: through JSON, like a worker
     assert mail.outbox[0].to == [member.email]
+
+
+def test_the_digest_stops_when_the_assignee_leaves_the_team(
+    member: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    from governance.accounts.models import Membership
+
+    seed_findings(team_alpha, "churn", [("OLD", "high")])
+    Finding.objects.update(assignee=member, sla_due=timezone.localdate() - timedelta(days=1))
+    Membership.objects.filter(user=member, team=team_alpha).delete()
+    assert sla_digest_send(today=timezone.localdate()) == 0
+    assert mail.outbox == []
