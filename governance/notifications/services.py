@@ -12,7 +12,7 @@ Who hears what:
 - the daily SLA digest: each user with assigned active findings past their due date or due
   within :data:`DUE_SOON_DAYS` days, one mail with all of them.
 
-Users without an e-mail address, or inactive, are skipped.
+Users without an e-mail address, inactive, or no longer in the team are skipped.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from governance.accounts.models import Role
+from governance.accounts.models import Membership, Role
 from governance.findings.models import ACTIVE_STATUSES, Finding
 from governance.policies.models import RiskException
 
@@ -46,6 +46,11 @@ def _leads(team_id: int) -> QuerySet[Any]:
     return get_user_model().objects.filter(
         memberships__team_id=team_id, memberships__role=Role.LEAD
     )
+
+
+def _in_team(user: Any, team_id: int) -> bool:
+    """Whether ``user`` still belongs to the team: mail about a team reaches only its people."""
+    return user is not None and Membership.objects.filter(user=user, team_id=team_id).exists()
 
 
 def _send(messages: Iterable[tuple[Any, str, str, dict[str, Any]]]) -> int:
@@ -83,7 +88,7 @@ def exception_decided_notify(*, exception_id: int) -> int:
     exception = RiskException.objects.select_related("model", "requested_by", "decided_by").get(
         pk=exception_id
     )
-    if exception.requested_by is None:
+    if not _in_team(exception.requested_by, exception.team_id):
         return 0
     subject = (
         f"Exception #{exception.pk} {exception.status}: "
@@ -111,7 +116,7 @@ def exceptions_expired_notify(*, exception_ids: list[int], reopened_finding_ids:
         if exception.team_id not in leads_by_team:
             leads_by_team[exception.team_id] = list(_leads(exception.team_id))
         people = {u.pk: u for u in leads_by_team[exception.team_id]}
-        if exception.requested_by is not None:
+        if _in_team(exception.requested_by, exception.team_id):
             people[exception.requested_by.pk] = exception.requested_by
         for user in people.values():
             per_user[user].append(exception)

@@ -164,3 +164,29 @@ def test_the_digest_stops_when_the_assignee_leaves_the_team(
     Membership.objects.filter(user=member, team=team_alpha).delete()
     assert sla_digest_send(today=timezone.localdate()) == 0
     assert mail.outbox == []
+
+
+def test_a_requester_who_left_the_team_hears_nothing_more(
+    client_of: Any,
+    lead: Any,
+    member: Any,
+    finding: Finding,
+    team_alpha: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from governance.accounts.models import Membership
+
+    with django_capture_on_commit_callbacks(execute=True):
+        exception_id = _request(client_of(member), finding).json()["id"]
+    Membership.objects.filter(user=member, team=team_alpha).delete()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_of(lead).post(f"/api/v1/exceptions/{exception_id}/approve/", {},
+                             content_type="application/json")  # fmt: skip
+    assert mail.outbox == []
+    with (
+        time_machine.travel(timezone.now() + timedelta(days=31)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        exceptions_expire()
+    assert [m.to for m in mail.outbox] == [[lead.email]]  # the lead still hears of the expiry
