@@ -110,14 +110,20 @@ def exceptions_expired_notify(*, exception_ids: list[int], reopened_finding_ids:
         .order_by("id")
     )
     reopened = set(reopened_finding_ids)
+    team_ids = {e.team_id for e in exceptions}
+    # (team, user) of every member of these teams, and their leads: two queries in all
+    in_team = set(Membership.objects.filter(team_id__in=team_ids).values_list("team_id", "user_id"))
+    leads_by_team: dict[int, list[Any]] = defaultdict(list)
+    for membership in Membership.objects.filter(
+        team_id__in=team_ids, role=Role.LEAD
+    ).select_related("user"):
+        leads_by_team[membership.team_id].append(membership.user)
     per_user: dict[Any, list[RiskException]] = defaultdict(list)
-    leads_by_team: dict[int, list[Any]] = {}
     for exception in exceptions:
-        if exception.team_id not in leads_by_team:
-            leads_by_team[exception.team_id] = list(_leads(exception.team_id))
         people = {u.pk: u for u in leads_by_team[exception.team_id]}
-        if _in_team(exception.requested_by, exception.team_id):
-            people[exception.requested_by.pk] = exception.requested_by
+        requester = exception.requested_by
+        if requester is not None and (exception.team_id, requester.pk) in in_team:
+            people[requester.pk] = requester
         for user in people.values():
             per_user[user].append(exception)
     return _send(
