@@ -241,6 +241,8 @@ CELERY_TIMEZONE = TIME_ZONE
 WARDEN_MAX_REPORT_BYTES = env_int("WARDEN_MAX_REPORT_BYTES", 200 * 1024 * 1024)
 WARDEN_ASYNC_THRESHOLD_BYTES = env_int("WARDEN_ASYNC_THRESHOLD_BYTES", 20 * 1024 * 1024)
 WARDEN_DEMO_PASSWORD = env_str("WARDEN_DEMO_PASSWORD", "warden-demo")
+# Days of posture rollups kept (the dashboard's trend reads the last 90).
+WARDEN_POSTURE_RETENTION_DAYS = env_int("WARDEN_POSTURE_RETENTION_DAYS", 400)
 # Server-side artifact scans read only below these directories (never a URL, never elsewhere).
 WARDEN_ARTIFACT_ROOTS = [
     Path(p).resolve() for p in env_list("WARDEN_ARTIFACT_ROOTS", [str(MEDIA_ROOT / "artifacts")])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -18,8 +19,9 @@ def posture_snapshot_take(*, day: date) -> int:
     open_count = #findings with status in ACTIVE_STATUSES (open, confirmed, in progress);
     overdue_count = those of them with ``sla_due < day``. One aggregate query, one delete and
     one bulk insert in a transaction: running it again on the same day replaces that day's
-    rows (the hourly beat run keeps today current), other days are never touched.
-    Returns the number of rows written.
+    rows (the hourly beat run keeps today current), other recent days are never touched.
+    Days older than ``WARDEN_POSTURE_RETENTION_DAYS`` are dropped in the same transaction (the
+    dashboard reads 90). Returns the number of rows written.
     """
     groups = (
         Finding.objects.filter(status__in=ACTIVE_STATUSES)
@@ -32,4 +34,7 @@ def posture_snapshot_take(*, day: date) -> int:
         PostureSnapshot.objects.filter(day=day).delete()
         PostureSnapshot.objects.bulk_create(rows, batch_size=5000)
         PostureDay.objects.update_or_create(day=day, defaults={"taken_at": timezone.now()})
+        oldest = day - timedelta(days=settings.WARDEN_POSTURE_RETENTION_DAYS)
+        PostureSnapshot.objects.filter(day__lt=oldest).delete()
+        PostureDay.objects.filter(day__lt=oldest).delete()
     return len(rows)

@@ -129,3 +129,14 @@ def test_riskiest_models_come_first_and_clean_models_are_left_out(world: Any) ->
     assert risk.models == 2  # a model with nothing active still counts as a model
     top = metrics.model_risk(scope.findings(), scope.models(), today=TODAY, limit=1)
     assert [r.model.name for r in top.riskiest] == ["fraud"]
+
+
+def test_rollups_older_than_the_retention_are_dropped(world: Any, settings: Any) -> None:
+    settings.WARDEN_POSTURE_RETENTION_DAYS = 30
+    posture_snapshot_take(day=TODAY - timedelta(days=31))
+    posture_snapshot_take(day=TODAY - timedelta(days=30))
+    assert PostureDay.objects.count() == 2
+    posture_snapshot_take(day=TODAY)
+    kept = sorted(PostureDay.objects.values_list("day", flat=True))
+    assert kept == [TODAY - timedelta(days=30), TODAY]
+    assert set(PostureSnapshot.objects.values_list("day", flat=True)) == set(kept)
