@@ -268,3 +268,15 @@ def dashboard_get(
         coverage=scan_coverage(scope.scan_runs(), [r.model for r in risk.riskiest]),
         layers=layer_coverage(scope.scan_runs()),
     )
+
+
+def model_trend(model: MLModel, *, today: date, days: int) -> list[TrendPoint]:
+    """:func:`posture_trend` of one model (three queries: its live counts and the rollup).
+    The caller has already checked the user may see ``model``."""
+    live = active_findings(Finding.objects.filter(model=model), today=today).by_severity
+    return posture_trend(
+        PostureSnapshot.objects.filter(model=model),
+        today=today,
+        today_by_severity=live,
+        days=days,
+    )

@@ -64,6 +64,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-rank", "sla_due", "id")[:200]
     )
     scans = list(model.scan_runs.select_related("version").order_by("-id")[:15])
+    trend = metrics.model_trend(model, today=timezone.localdate(), days=DASHBOARD_DAYS)
     return render(
         request,
         "web/model_detail.html",
@@ -79,6 +80,8 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": model.team.memberships.select_related("user").order_by("user__username"),
             "tiers": RiskTier.choices,
             "stages": Stage.choices,
+            "days": DASHBOARD_DAYS,
+            "fig_trend": figures.trend_figure(trend),
         },
     )
 

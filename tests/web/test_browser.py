@@ -134,3 +134,8 @@ def test_dashboard_draws_its_charts_from_local_assets(
     ).first.click(force=True)
     page.wait_for_url("**/findings/?team=alpha&category=dependency&severity=high")
     assert page.locator("tr[data-finding]").count() == 2
+    # the model page charts the same model's trend, drawn the same way
+    page.goto(f"{live_server.url}/dashboard/")
+    page.click("tr[data-model=fraud] >> text=fraud")
+    page.wait_for_selector("[data-figure=fig-trend] .main-svg")
+    assert page.locator("h1").inner_text().startswith("fraud")

@@ -112,3 +112,30 @@ def test_viewer_and_outsider_cannot_edit(
         client_of(outsider).post(f"/models/{model.pk}/edit/", {"description": "x"}).status_code
         == 404
     )
+
+
+def test_model_page_charts_this_models_trend(
+    client_of: Any, member: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    import html as html_lib
+    import json
+    import re
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from governance.findings.models import Finding
+    from governance.metrics.services import posture_snapshot_take
+
+    run = seed_findings(team_alpha, "churn", [("CVE-1", "high"), ("CVE-2", "high")])
+    seed_findings(team_alpha, "other", [("CVE-7", "high")])  # another model: not in this chart
+    with time_machine.travel(timezone.now() - timedelta(days=1)):
+        posture_snapshot_take(day=timezone.localdate())
+    Finding.objects.filter(rule_id="CVE-1").update(status="resolved")
+    page = client_of(member).get(f"/models/{run.model.pk}/").content.decode()
+    found = re.search(r'<script id="fig-trend" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    lines = {t["name"]: t["y"] for t in json.loads(html_lib.unescape(found.group(1)))["data"]}
+    assert lines["High"][-2:] == [2, 1]  # yesterday's rollup, today's live count
+    assert lines["High"][0] is None  # no rollup 90 days ago
