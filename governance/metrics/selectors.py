@@ -21,9 +21,8 @@ from governance.findings.models import ACTIVE_STATUSES, Finding
 from governance.ingest.models import CATEGORY_CHOICES, ScanRun
 from governance.inventory.models import MLModel
 from governance.metrics.models import PostureDay, PostureSnapshot
-from governance.metrics.sla import Mttr, SlaCompliance, mttr, sla_compliance
+from governance.metrics.sla import SEVERITIES, Mttr, SlaCompliance, mttr, sla_compliance
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORIES = tuple(value for value, _ in CATEGORY_CHOICES)
 _ACTIVE = Q(status__in=ACTIVE_STATUSES)
 
