@@ -13,7 +13,8 @@ import orjson
 import plotly.graph_objects as go
 
 from governance.ingest.models import CATEGORY_CHOICES
-from governance.metrics.selectors import SEVERITIES, TrendPoint
+from governance.metrics.selectors import TrendPoint
+from governance.metrics.sla import SEVERITIES
 
 #: The severity colours of the stylesheet (static/css/warden.css), lightest for info.
 SEVERITY_COLORS = {

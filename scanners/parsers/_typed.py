@@ -23,6 +23,7 @@ from scanners.parsers._fields import fail
 
 T = TypeVar("T")
 
+_LEADING_SPACE = re.compile(rb"[ \t\r\n]*")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _EXPECTED = re.compile(r"^Expected `(?P<want>[^`]*)`, got `(?P<got>[^`]*)`$")
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`$")
@@ -47,6 +48,24 @@ def _type_name(spec: str) -> str:
 def _path(raw: str) -> str:
     """msgspec's ``$.Results[0].Target`` -> ``Results[0].Target`` (``$[2]`` -> ``[2]``)."""
     return raw[1:] if raw.startswith(".") else raw
+
+
+def first_byte(data: bytes) -> bytes:
+    """The first byte after JSON whitespace (``b""`` for none), without copying a report that
+    may be 200 MB the way ``data.lstrip()`` does when it starts with whitespace."""
+    start = _LEADING_SPACE.match(data).end()  # type: ignore[union-attr]  # always matches
+    return data[start : start + 1]
+
+
+def decode_object_or_none(data: bytes, decoder: msgspec.json.Decoder[T]) -> T | None:
+    """``data`` decoded by ``decoder`` when it is a JSON object that fits its types, else
+    ``None``: for the ``parse_direct`` hooks, which only claim what they are sure of."""
+    if first_byte(data) != b"{":
+        return None
+    try:
+        return decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
+        return None
 
 
 def decode(fmt: str, data: bytes, decoder: msgspec.json.Decoder[T]) -> T:

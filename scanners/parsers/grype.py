@@ -158,14 +158,9 @@ def sniff(doc: Document) -> bool:
 def parse_direct(data: bytes) -> Report | None:
     """The report, when ``data`` is recognizably a Grype report (:func:`sniff` on its typed
     form), else ``None``."""
-    if data.lstrip()[:1] != b"{":
-        return None
     with gc_paused():
-        try:
-            report = _DECODE_KNOWN.decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
-            return None
-        if report.matches is None:
+        report = _typed.decode_object_or_none(data, _DECODE_KNOWN)
+        if report is None or report.matches is None:
             return None
         named = report.descriptor is not None and report.descriptor.name == "grype"
         first = report.matches[0] if report.matches else None
@@ -179,7 +174,7 @@ def parse_direct(data: bytes) -> Report | None:
 
 def parse(doc: Document) -> Report:
     with gc_paused():
-        if doc.data.lstrip()[:1] != b"{":
+        if _typed.first_byte(doc.data) != b"{":
             fail(SCAN_TYPE, "", 'expected an object with "matches"')
         return _from_report(_typed.decode(SCAN_TYPE, doc.data, _DECODE_REPORT))
 

@@ -220,21 +220,16 @@ def parse_direct(data: bytes) -> Report | None:
 
     Cheap for other formats: their first top-level key is unknown to Trivy, and decoding
     stops right there."""
-    if data.lstrip()[:1] != b"{":
-        return None
     with gc_paused():
-        try:
-            report = _DECODE_KNOWN.decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
-            return None
-        if not _is_trivy(report):
+        report = _typed.decode_object_or_none(data, _DECODE_KNOWN)
+        if report is None or not _is_trivy(report):
             return None
         return _from_report(report)
 
 
 def parse(doc: Document) -> Report:
     with gc_paused():
-        head = doc.data.lstrip()[:1]
+        head = _typed.first_byte(doc.data)
         if head == b"[":
             st = _State()
             _results(st, _typed.decode(SCAN_TYPE, doc.data, _DECODE_LEGACY), "", "")

@@ -35,6 +35,14 @@ def _request(client: Any, finding: Finding) -> Any:
     )
 
 
+def _decide(client: Any, exception_id: int, verb: str = "approve", reason: str = "") -> Any:
+    return client.post(
+        f"/api/v1/exceptions/{exception_id}/{verb}/",
+        {"reason": reason} if reason else {},
+        content_type="application/json",
+    )
+
+
 def test_a_request_mails_every_other_lead_of_the_team(
     client_of: Any,
     lead: Any,
@@ -65,8 +73,7 @@ def test_a_request_mails_every_other_lead_of_the_team(
     mail.outbox.clear()
     # members, viewers and the other team's lead are never asked to decide
     with django_capture_on_commit_callbacks(execute=True):
-        client_of(second).post(f"/api/v1/exceptions/{exception_id}/reject/", {"reason": "no"},
-                               content_type="application/json")  # fmt: skip
+        _decide(client_of(second), exception_id, "reject", "no")
         _request(client_of(member), finding)
     recipients = sorted(address for m in mail.outbox for address in m.to)
     assert recipients == sorted([lead.email, lead.email, second.email])
@@ -83,11 +90,7 @@ def test_the_requester_hears_the_decision(
         exception_id = _request(client_of(member), finding).json()["id"]
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_of(lead).post(
-            f"/api/v1/exceptions/{exception_id}/approve/",
-            {"reason": "until the upgrade ships"},
-            content_type="application/json",
-        )
+        response = _decide(client_of(lead), exception_id, reason="until the upgrade ships")
     assert response.status_code == 200, response.content
     [sent] = mail.outbox
     assert sent.to == [member.email]
@@ -105,8 +108,7 @@ def test_an_expiry_mails_the_requester_and_the_leads_once_each(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         exception_id = _request(client_of(member), finding).json()["id"]
-        client_of(lead).post(f"/api/v1/exceptions/{exception_id}/approve/", {},
-                             content_type="application/json")  # fmt: skip
+        _decide(client_of(lead), exception_id)
     mail.outbox.clear()
     with (
         time_machine.travel(timezone.now() + timedelta(days=31)),
@@ -181,8 +183,7 @@ def test_a_requester_who_left_the_team_hears_nothing_more(
     Membership.objects.filter(user=member, team=team_alpha).delete()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        client_of(lead).post(f"/api/v1/exceptions/{exception_id}/approve/", {},
-                             content_type="application/json")  # fmt: skip
+        _decide(client_of(lead), exception_id)
     assert mail.outbox == []
     with (
         time_machine.travel(timezone.now() + timedelta(days=31)),
