@@ -19,7 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CATEGORIES: tuple[str, ...] = ("dependency", "model_file", "assessment", "runtime", "code")
+CATEGORIES: tuple[str, ...] = (
+    "dependency", "model_file", "model_code", "assessment", "runtime", "code",
+)  # fmt: skip
+#: A tool's own decision on a finding it reports (SARIF suppressions, CycloneDX VEX analysis,
+#: Trivy's ignore lists): kept as a finding in this not-active state, with the justification.
+STATES: tuple[str, ...] = ("false_positive", "risk_accepted", "not_affected", "resolved")
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 COMPARATORS: tuple[str, ...] = (">=", ">", "<=", "<", "==", "!=")
 
@@ -67,6 +72,13 @@ class NormalizedFinding:
     references: list[str] = field(default_factory=list)
     remediation: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: "" (the tool says it is a problem) or one of :data:`STATES`: the tool's own decision.
+    state: str = ""
+    #: The tool's reason for ``state`` (a VEX justification, a SARIF suppression's text).
+    justification: str = ""
+    #: Reachability: False when the tool's call analysis says the vulnerable code is never
+    #: called (OSV-Scanner ``experimental_analysis.called``), True when it is, None unknown.
+    reachable: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every field by name, JSON-ready."""
@@ -86,6 +98,16 @@ class Report:
     passed: list[NormalizedFinding] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: What the report says it looked at, in the tool's words: an image or file name (Trivy
+    #: ``ArtifactName``, Grype ``source.target``), a lockfile, the SBOM's main component, a
+    #: deployment (runtime), a dataset or suite (assessments). "" when the report does not say.
+    target: str = ""
+    #: True when the report is a complete analysis of its target: a finding it does not list
+    #: was looked for and not found. False for inventories without analysis (an SBOM without
+    #: vulnerabilities) and for event streams (runtime batches): their silence proves nothing.
+    complete: bool = True
+    #: The SHA-256 of the one file a model-file report scanned, when it names exactly one.
+    artifact_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,4 +119,7 @@ class Report:
             "passed": [f.to_dict() for f in self.passed],
             "metadata": self.metadata,
             "warnings": self.warnings,
+            "target": self.target,
+            "complete": self.complete,
+            "artifact_sha256": self.artifact_sha256,
         }

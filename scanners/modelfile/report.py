@@ -34,6 +34,9 @@ def to_report(results: list[FileResult]) -> Report:
             for r in results
         ],
     }
+    if len(results) == 1:
+        report.target = results[0].path[:500]
+        report.artifact_sha256 = results[0].sha256 or ""
     return report
 
 

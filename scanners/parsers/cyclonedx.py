@@ -323,7 +323,24 @@ def parse(doc: Document) -> Report:
         findings=out.findings(),
         metadata=meta,
         warnings=warnings,
+        target=_main_component(data),
+        # An SBOM without a vulnerabilities section is an inventory: no analysis was made,
+        # so the absence of a finding proves nothing.
+        complete=isinstance(data.get("vulnerabilities"), list),
     )
+
+
+def _main_component(data: dict[str, Any]) -> str:
+    """``metadata.component`` as "name@version" (what the BOM describes), or ""."""
+    meta = data.get("metadata")
+    comp = meta.get("component") if isinstance(meta, dict) else None
+    if not isinstance(comp, dict) or not isinstance(comp.get("name"), str):
+        return ""
+    name = comp["name"]
+    if isinstance(comp.get("group"), str) and comp["group"]:
+        name = f"{comp['group']}/{name}"
+    version = comp.get("version")
+    return cut(f"{name}@{version}" if isinstance(version, str) and version else name, 500)
 
 
 def _identity(

@@ -316,4 +316,5 @@ def _from_report(data: _Report) -> Report:
         category=majority_category(findings, CATEGORY),
         findings=findings,
         metadata=meta,
+        target=str(meta.get("target") or ""),
     )

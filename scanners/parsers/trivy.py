@@ -181,7 +181,11 @@ _FIELD_ORDER = (
     "sample_count", "failure_count", "passed", "atlas", "owasp_ml", "owasp_llm", "references",
     "remediation", "evidence",
 )  # fmt: skip
-_POSITIONAL = tuple(f.name for f in dataclasses.fields(NormalizedFinding)) == _FIELD_ORDER
+# Fields after "evidence" have defaults, so a positional call may stop there.
+_POSITIONAL = (
+    tuple(f.name for f in dataclasses.fields(NormalizedFinding))[: len(_FIELD_ORDER)]
+    == _FIELD_ORDER
+)
 _ROTATE = "Revoke and rotate the secret, then remove it from the source and its history."
 
 
@@ -305,6 +309,7 @@ def _finish(st: _State, meta: dict[str, Any], tool_version: str) -> Report:
         findings=findings,
         metadata=meta,
         warnings=st.warnings,
+        target=str(meta.get("ArtifactName") or "")[:500],
     )
 
 

@@ -79,6 +79,9 @@ def parse(doc: Document) -> Report:
             seen.add(finding.fingerprint)
             report.findings.append(finding)
     report.metadata = {"schema": SCHEMA, "files": files_meta}
+    if len(files_meta) == 1:
+        report.target = str(files_meta[0]["path"])[:500]
+        report.artifact_sha256 = str(files_meta[0]["sha256"] or "")
     summary = data.get("summary")
     if isinstance(summary, dict):
         report.metadata["summary"] = trim(summary, limit=2000)

@@ -159,6 +159,9 @@ def parse(doc: Document) -> Report:
             **{k: data[k] for k in ("model", "model_version") if k in data},
             "events": len(data["events"]),
         },
+        target=deployment,
+        # A batch of events is not the whole picture: what it does not mention goes on.
+        complete=False,
     )
     for group in groups.values():
         report.findings.append(_finding(tool, deployment, group))
