@@ -46,8 +46,8 @@ def seed(findings: int, models: int) -> object:
 
     from governance.accounts.models import Membership
     from governance.accounts.services import team_create
+    from governance.evidence.models import ScanRun
     from governance.findings.models import Finding
-    from governance.ingest.models import ScanRun
     from governance.ingest.services import scan_run_import
     from governance.inventory.models import MLModel
     from scanners import NormalizedFinding, Report

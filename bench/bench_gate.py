@@ -40,8 +40,8 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 def seed(n: int) -> tuple[object, object]:
     from governance.accounts.services import team_create
+    from governance.evidence.models import ScanRun
     from governance.findings.models import Finding
-    from governance.ingest.models import ScanRun
     from governance.ingest.services import scan_run_import
     from governance.inventory.models import MLModel, ModelVersion
     from governance.policies.schema import policy_document_parse

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "governance.accounts",
     "governance.inventory",
+    "governance.evidence",
     "governance.ingest",
     "governance.findings",
     "governance.policies",

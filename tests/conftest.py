@@ -168,7 +168,7 @@ def seed_findings(db: Any) -> Any:
     imports a hand-built scanners.Report through the real import service; returns the run."""
     import hashlib
 
-    from governance.ingest.models import ScanRun
+    from governance.evidence.models import ScanRun
     from governance.ingest.services import scan_run_import
     from governance.inventory.services import model_get_or_create, version_get_or_create
     from scanners import NormalizedFinding, Report

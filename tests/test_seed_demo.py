@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from governance.accounts.models import Membership
+from governance.evidence.models import ScanRun
 from governance.findings.models import Finding, FindingEvent
-from governance.ingest.models import ScanRun
 from governance.inventory.models import MLModel
 from governance.policies.models import RiskPolicy, RiskPolicyRevision
 

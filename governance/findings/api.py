@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from governance.findings.models import Finding, FindingEvent, Severity, Status
 from governance.findings.selectors import finding_events
 from governance.findings.services import finding_assign, finding_comment, finding_triage
-from governance.ingest.models import CATEGORY_CHOICES
 from governance.lib.api import ReadOrMemberWrite, TeamScopedMixin
 from governance.lib.api_errors import ApplicationError
+from governance.vocabulary import CATEGORY_CHOICES
 
 
 class FindingSerializer(serializers.ModelSerializer):

@@ -4,32 +4,24 @@ from django.conf import settings
 from django.db import models
 
 from governance.accounts.models import Team
-from governance.ingest.models import CATEGORY_CHOICES, ScanRun
+from governance.evidence.models import ScanRun
 from governance.inventory.models import MLModel, ModelVersion
+from governance.vocabulary import (  # re-exported: the findings app's own vocabulary
+    ACTIVE_STATUSES,
+    CATEGORY_CHOICES,
+    SEVERITY_ORDER,
+    Severity,
+    Status,
+)
 
-
-class Severity(models.TextChoices):
-    CRITICAL = "critical", "Critical"
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
-    INFO = "info", "Info"
-
-
-SEVERITY_ORDER = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
-
-
-class Status(models.TextChoices):
-    OPEN = "open", "Open"
-    CONFIRMED = "confirmed", "Confirmed"
-    IN_PROGRESS = "in_progress", "In progress"
-    RESOLVED = "resolved", "Resolved"
-    FALSE_POSITIVE = "false_positive", "False positive"
-    RISK_ACCEPTED = "risk_accepted", "Risk accepted"
-
-
-#: Statuses that count as "needs work": they fail gates and run SLA clocks.
-ACTIVE_STATUSES = (Status.OPEN, Status.CONFIRMED, Status.IN_PROGRESS)
+__all__ = [
+    "ACTIVE_STATUSES",
+    "SEVERITY_ORDER",
+    "Finding",
+    "FindingEvent",
+    "Severity",
+    "Status",
+]
 
 
 class Finding(models.Model):

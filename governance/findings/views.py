@@ -16,8 +16,8 @@ from governance.accounts.selectors import has_role, teams_visible_to
 from governance.findings.models import Severity, Status
 from governance.findings.selectors import finding_events, finding_get_for_user, findings_visible_to
 from governance.findings.services import finding_assign, finding_comment, finding_triage
-from governance.ingest.models import CATEGORY_CHOICES
 from governance.lib.api_errors import ApplicationError
+from governance.vocabulary import CATEGORY_CHOICES
 
 PAGE_SIZE = 100
 FILTERS = ("team", "model", "status", "severity", "category", "tool", "overdue")

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from governance.accounts.authentication import TokenUser
 from governance.accounts.models import Team
 from governance.accounts.selectors import has_role, teams_visible_to
-from governance.ingest.models import ScanRun
+from governance.evidence.models import ScanRun
 from governance.ingest.services import report_submit
 from governance.lib.api import TeamScopedMixin
 from governance.lib.api_errors import ApplicationError

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from governance.ingest.models import ScanRun
+from governance.evidence.models import ScanRun
 from governance.inventory.models import ModelVersion
 from governance.lib.api_errors import ApplicationError
 

@@ -25,8 +25,9 @@ from django.utils import timezone
 
 import scanners
 from governance.accounts.models import ApiToken, Team
+from governance.evidence.models import CheckResult, ScanRun
 from governance.findings.models import ACTIVE_STATUSES, Finding, FindingEvent, Status
-from governance.ingest.models import CheckResult, ReportUpload, ScanRun
+from governance.ingest.models import ReportUpload
 from governance.ingest.upsert import findings_upsert
 from governance.inventory.models import MLModel
 from governance.inventory.services import model_get_or_create, version_get_or_create

@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.accounts.selectors import has_role
+from governance.evidence.models import ScanRun
 from governance.ingest.api import scan_run_payload
 from governance.ingest.artifacts import artifact_scan_request
-from governance.ingest.models import ScanRun
 from governance.inventory.models import MLModel, ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user
 from governance.inventory.services import model_update

@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 import plotly.graph_objects as go
 
-from governance.ingest.models import CATEGORY_CHOICES
 from governance.metrics.selectors import TrendPoint
 from governance.metrics.sla import SEVERITIES
+from governance.vocabulary import CATEGORY_CHOICES
 
 #: The severity colours of the stylesheet (static/css/warden.css), lightest for info.
 SEVERITY_COLORS = {

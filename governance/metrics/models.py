@@ -6,8 +6,8 @@ from django.db import models
 
 from governance.accounts.models import Team
 from governance.findings.models import Severity
-from governance.ingest.models import CATEGORY_CHOICES
 from governance.inventory.models import MLModel
+from governance.vocabulary import CATEGORY_CHOICES
 
 
 class PostureSnapshot(models.Model):

@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from governance.accounts.models import Team
 from governance.accounts.selectors import team_get_for_user, team_ids_for
+from governance.evidence.models import ScanRun
 from governance.findings.models import ACTIVE_STATUSES, Finding
-from governance.ingest.models import CATEGORY_CHOICES, ScanRun
 from governance.inventory.models import MLModel
 from governance.metrics.models import PostureDay, PostureSnapshot
 from governance.metrics.sla import SEVERITIES, Mttr, SlaCompliance, mttr, sla_compliance
+from governance.vocabulary import CATEGORY_CHOICES
 
 CATEGORIES = tuple(value for value, _ in CATEGORY_CHOICES)
 _ACTIVE = Q(status__in=ACTIVE_STATUSES)

@@ -33,9 +33,9 @@ from rest_framework.views import APIView
 from governance.accounts.authentication import TokenUser
 from governance.accounts.models import Team
 from governance.accounts.selectors import team_ids_for, teams_visible_to
+from governance.evidence.models import ScanRun
 from governance.findings.api import FindingSerializer
 from governance.findings.selectors import finding_get_for_user, findings_visible_to
-from governance.ingest.models import ScanRun
 from governance.inventory.models import ModelVersion
 from governance.inventory.selectors import model_get_for_user
 from governance.lib.api import TeamScopedMixin

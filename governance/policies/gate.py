@@ -31,8 +31,8 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from governance.evidence.models import CheckResult, ScanRun
 from governance.findings.models import ACTIVE_STATUSES, Finding, Status
-from governance.ingest.models import CheckResult, ScanRun
 from governance.inventory.models import MLModel, ModelVersion
 from governance.policies.models import RiskException
 from governance.policies.selectors import EffectivePolicy, policy_effective_for

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 from governance.accounts.selectors import has_role, teams_visible_to
 from governance.findings.models import ACTIVE_STATUSES, SEVERITY_ORDER
 from governance.ingest.artifacts import artifact_scan_request
-from governance.ingest.models import CATEGORY_CHOICES
 from governance.inventory.models import ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user, models_with_open_counts
 from governance.inventory.services import model_update
@@ -24,6 +23,7 @@ from governance.lib.api_errors import ApplicationError
 from governance.metrics import figures
 from governance.metrics import selectors as metrics
 from governance.policies.gate import gate_evaluate
+from governance.vocabulary import CATEGORY_CHOICES
 
 #: The window of the dashboard's remediation figures (MTTR, SLA compliance) and trend.
 DASHBOARD_DAYS = 90

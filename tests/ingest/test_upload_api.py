@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from governance.evidence.models import ScanRun
 from governance.findings.models import Finding, FindingEvent
-from governance.ingest.models import ScanRun
 from governance.inventory.models import MLModel
 from tests.reportgen import grype_report, trivy_report
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from governance.evidence.models import ScanRun
 from governance.findings.models import Finding
-from governance.ingest.models import ScanRun
 from governance.metrics import selectors as metrics
 from governance.metrics.models import PostureDay, PostureSnapshot
 from governance.metrics.services import posture_snapshot_take
@@ -112,7 +112,9 @@ def test_coverage_names_the_last_successful_scan_per_layer(world: Any, team_alph
     assert coverage["assessment"] is None
     layers = metrics.layer_coverage(scope.scan_runs())
     # fraud's dependency and model-file runs, churn's garak run; the failed runtime run is none
-    assert layers == {"dependency": 1, "model_file": 1, "assessment": 1, "runtime": 0, "code": 0}
+    assert layers == {
+        "dependency": 1, "model_file": 1, "model_code": 0, "assessment": 1, "runtime": 0, "code": 0
+    }  # fmt: skip
 
 
 def test_riskiest_models_come_first_and_clean_models_are_left_out(world: Any) -> None:

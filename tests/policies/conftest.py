@@ -53,7 +53,7 @@ def import_report(db: Any) -> Any:
 
     Finding dicts take NormalizedFinding fields (``fixed_version``, ``metric_name``,
     ``metric_value``, ...); ``id`` makes the fingerprint."""
-    from governance.ingest.models import ScanRun
+    from governance.evidence.models import ScanRun
     from governance.ingest.services import scan_run_import
     from governance.inventory.models import ModelVersion
     from scanners import NormalizedFinding, Report

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from governance.ingest.models import ScanRun
+from governance.evidence.models import ScanRun
 from governance.inventory.models import ModelVersion
 
 pytestmark = pytest.mark.django_db

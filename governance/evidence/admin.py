@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from governance.ingest.models import CheckResult, ScanRun
+from governance.evidence.models import CheckResult, ScanRun
 
 
 @admin.register(ScanRun)
