@@ -2,8 +2,9 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from governance.findings.api import FindingViewSet
-from governance.ingest.api import ScanViewSet
+from governance.ingest.api import ScanViewSet, VersionScanApi
 from governance.inventory.api import ModelViewSet
+from governance.metrics.api import SlaMetricsApi
 from governance.policies import api as policies_api
 
 app_name = "api"
@@ -31,11 +32,26 @@ urlpatterns = [
         name="policy-revisions",
     ),
     re_path(r"^sla/$", policies_api.SlaListApi.as_view(), name="sla-list"),
-    re_path(r"^sla/metrics/$", policies_api.SlaMetricsApi.as_view(), name="sla-metrics"),
+    re_path(r"^sla/metrics/$", SlaMetricsApi.as_view(), name="sla-metrics"),
     re_path(
         r"^artifacts/(?P<sha256>[^/]+)/admission$",
         policies_api.ArtifactAdmissionApi.as_view(),
         name="artifact-admission",
+    ),
+    # One model (by id or name): governance actions (policies app) and server scans (ingest).
+    re_path(r"^models/(?P<pk>[^/]+)/$", policies_api.ModelDetailApi.as_view(), name="model-detail"),
+    re_path(
+        r"^models/(?P<pk>[^/]+)/gate/$", policies_api.ModelGateApi.as_view(), name="model-gate"
+    ),
+    re_path(
+        r"^models/(?P<pk>[^/]+)/versions/(?P<version>[^/]+)/$",
+        policies_api.VersionDetailApi.as_view(),
+        name="model-version-detail",
+    ),
+    re_path(
+        r"^models/(?P<pk>[^/]+)/versions/(?P<version>[^/]+)/scan/$",
+        VersionScanApi.as_view(),
+        name="model-scan-artifact",
     ),
     path("", include(router.urls)),
 ]

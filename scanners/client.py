@@ -1,7 +1,7 @@
 """``warden``: the CI client. Standard library only, so a CI image installs it light.
 
-    warden upload REPORT --model M [--version V] [--artifact FILE | --sha256 H] [--wait]
-                  [--fail-on-gate]
+    warden upload REPORT --model M [--create-model] [--version V] [--target T]
+                  [--artifact FILE | --sha256 H] [--wait] [--fail-on-gate]
     warden gate --model M [--version V]
     warden scan PATH... --upload --model M [--version V]
 
@@ -149,6 +149,8 @@ def upload_report(
         "model": args.model,
         "version": args.version or "",
         "artifact_sha256": sha,
+        "create_model": "true" if getattr(args, "create_model", False) else "",
+        "target": getattr(args, "target", "") or "",
         "scan_type": getattr(args, "scan_type", "") or "",
         "commit": args.commit or _env_first(_COMMIT_VARS),
         "branch": args.branch or _env_first(_BRANCH_VARS),
@@ -243,8 +245,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _upload_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="model name (created on first upload)")
+    p.add_argument("--model", required=True, help="model name, as registered in Warden")
+    p.add_argument(
+        "--create-model",
+        action="store_true",
+        help="register the model if the team has none of that name (off: a typo is an error)",
+    )
     p.add_argument("--version", default="", help="model version")
+    p.add_argument(
+        "--target",
+        default="",
+        help="what was scanned (lockfile, image, manifest path); default: what the report names",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--artifact", help="model artifact file: its sha256 is sent")
     g.add_argument("--sha256", help="the artifact's sha256")

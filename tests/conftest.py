@@ -152,11 +152,17 @@ def api(db: Any) -> Any:
 
 @pytest.fixture
 def upload(api: Any) -> Any:
-    """``upload(token, data, model="m", **fields)`` -> response of POST /api/v1/scans/."""
+    """``upload(token, data, model="m", **fields)`` -> response of POST /api/v1/scans/. Like a
+    pipeline that registers its models, it sends ``create_model=true`` unless told otherwise."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     def post(token: str, data: bytes, model: str = "churn", query: str = "", **fields: Any) -> Any:
-        payload = {"file": SimpleUploadedFile("report.json", data), "model": model, **fields}
+        payload = {
+            "file": SimpleUploadedFile("report.json", data),
+            "model": model,
+            "create_model": "true",
+            **fields,
+        }
         return api(token).post(f"/api/v1/scans/{query}", payload, format="multipart")
 
     return post
@@ -181,7 +187,7 @@ def seed_findings(db: Any) -> Any:
         version: str = "",
         category: str = "dependency",
     ) -> Any:
-        model, _ = model_get_or_create(team=team, name=model_name)
+        model, _ = model_get_or_create(team=team, name=model_name, create=True)
         mv = version_get_or_create(model=model, version=version) if version else None
         report = Report(tool=tool, tool_version="1", scan_type=tool, category=category)
         for ident, severity in items:

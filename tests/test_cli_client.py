@@ -48,6 +48,7 @@ def test_upload_then_gate_fails_the_build_on_critical_findings(
     artifact.write_bytes(b"weights")
     result = warden(
         "upload",
+        "--create-model",
         str(report),
         "--model",
         "churn",
@@ -72,6 +73,7 @@ def test_upload_then_gate_fails_the_build_on_critical_findings(
     # Without --fail-on-gate an upload reports but does not fail.
     again = warden(
         "upload",
+        "--create-model",
         str(report),
         "--model",
         "churn",
@@ -98,6 +100,7 @@ def test_async_upload_with_wait_polls_until_done(
     report.write_bytes(trivy_report(range(10, 13), severity="LOW"))
     result = warden(
         "upload",
+        "--create-model",
         str(report),
         "--model",
         "m",
@@ -168,7 +171,7 @@ def test_the_client_needs_nothing_but_the_standard_library(
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     env = {**base, "WARDEN_URL": live_server.url, "WARDEN_TOKEN": token}
     for args in (
-        ["upload", str(report), "--model", "light", "--fail-on-gate"],
+        ["upload", str(report), "--model", "light", "--create-model", "--fail-on-gate"],
         ["gate", "--model", "light"],
     ):
         result = subprocess.run(

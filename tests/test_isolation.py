@@ -66,6 +66,8 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/models/{model}/gate/?version=1.0", None),
     ("get", "/api/v1/models/{model_name}/gate/", None),
     ("post", "/api/v1/models/{model}/versions/{version}/scan/", None),
+    ("get", "/api/v1/models/{model}/versions/{version}/", None),
+    ("patch", "/api/v1/models/{model}/versions/{version}/", {"retired": True}),
     ("get", "/api/v1/scans/{run}/", None),
     ("get", "/api/v1/findings/{finding}/", None),
     ("patch", "/api/v1/findings/{finding}/", {"status": "resolved"}),

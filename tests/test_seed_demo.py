@@ -57,8 +57,27 @@ def test_seed_demo_is_idempotent_and_covers_every_category(client: Any) -> None:
     assert set(
         RiskPolicy.objects.filter(team__slug="fraud-risk").values_list("name", flat=True)
     ) == {"example-high-tier", "example-critical-tier"}
-    # Reimport semantics show up in the demo: pip-audit 1.4.0 -> 1.5.0 resolved something.
-    assert Finding.objects.filter(status="resolved").exists()
+    # A real remediation shows in the demo: a rescan of the same version after an upgrade.
+    assert Finding.objects.filter(status="resolved", resolution="fixed").exists()
+    # Two versions of one model with different findings, and two deployments of another.
+    card = MLModel.objects.get(name="card-fraud-xgb")
+    by_version = {
+        v: set(
+            Finding.objects.filter(
+                model=card,
+                occurrences__state="active",
+                occurrences__subject__version__version=v,
+            ).values_list("id", flat=True)
+        )
+        for v in ("1.4.0", "1.5.0")
+    }
+    assert by_version["1.4.0"] and by_version["1.5.0"]
+    assert by_version["1.4.0"] != by_version["1.5.0"]
+    deployments = set(
+        ScanRun.objects.filter(category="runtime", model__name="txn-anomaly-iforest")
+        .values_list("subject__environment", flat=True)
+    )
+    assert deployments == {"prod-eu", "prod-us"}
 
 
 def test_demo_users_have_their_roles_and_the_outsider_sees_nothing_else(client: Any) -> None:

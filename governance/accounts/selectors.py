@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
@@ -11,9 +13,15 @@ from governance.accounts.models import Membership, Role, Team
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.LEAD: 2}
 
 
-def teams_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Team]:
-    """The teams a user belongs to; none for anonymous or inactive users (fails closed)."""
+def teams_visible_to(user: AbstractBaseUser | AnonymousUser | Any) -> QuerySet[Team]:
+    """The teams a user belongs to: a person's memberships, an API token's one team; none
+    for anonymous or inactive users (fails closed)."""
     if not user.is_authenticated or not user.is_active:
+        return Team.objects.none()
+    token = getattr(user, "token", None)
+    if token is not None:  # an API token acts for its one team only
+        return Team.objects.filter(pk=token.team_id)
+    if not getattr(user, "pk", None):
         return Team.objects.none()
     return Team.objects.filter(memberships__user=user)
 

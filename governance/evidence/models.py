@@ -6,6 +6,8 @@ and verdicts (``policies``) stand on these rows; the import pipeline (``ingest``
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 
@@ -14,8 +16,79 @@ from governance.inventory.models import MLModel, ModelVersion
 from governance.vocabulary import CATEGORY_CHOICES
 
 
+class ScanSubject(models.Model):
+    """What a scan looked at. Absence of a finding is evidence only about the same subject:
+    a scan resolves nothing but what an earlier scan of its own subject reported.
+
+    - ``artifact``: the bytes of a model file (its SHA-256), as scanned under a version;
+    - ``target``: something of a version that a dependency, code or assessment scan looks
+      at: a lockfile, an image, a manifest, a dataset or suite ("" when the report names
+      none: the version as a whole);
+    - ``deployment``: an environment where the model runs (runtime reports).
+
+    ``version`` is null for scans uploaded without a version: they concern the model as a
+    whole and count for every version's gate.
+    """
+
+    class Kind(models.TextChoices):
+        ARTIFACT = "artifact", "Artifact"
+        TARGET = "target", "Version target"
+        DEPLOYMENT = "deployment", "Deployment"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    model = models.ForeignKey(
+        MLModel, on_delete=models.CASCADE, related_name="scan_subjects", db_index=False
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="subjects"
+    )
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    target = models.CharField(max_length=500, blank=True)
+    environment = models.CharField(max_length=60, blank=True)
+    #: sha256 of (kind, version, digest, target, environment): one row per subject of a model.
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "key"], name="scansubject_unique_key"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["artifact", "target", "deployment"]),
+                name="scansubject_kind_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["artifact_sha256"], name="scansubject_digest"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @staticmethod
+    def make_key(
+        *, kind: str, version_id: int | None, artifact_sha256: str, target: str, environment: str
+    ) -> str:
+        text = "\x1f".join([kind, str(version_id or ""), artifact_sha256, target, environment])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        """How people name it: "m@1.2 artifact 3f2a9c0d1e2b…", "m@1.2 image:tag", "m in prod-eu"."""
+        where = self.model.name
+        if self.version_id:
+            where += f"@{self.version.version}"  # type: ignore[union-attr]
+        if self.kind == self.Kind.ARTIFACT:
+            return f"{where} artifact {self.artifact_sha256[:12]}…"
+        if self.kind == self.Kind.DEPLOYMENT:
+            return f"{where} in {self.environment or 'an unnamed deployment'}"
+        return f"{where} {self.target}" if self.target else where
+
+
 class ScanRun(models.Model):
-    """One imported report (or one native scan) for a model and optionally a version."""
+    """One imported report (or one native scan) for a model and optionally a version, and
+    the subject it looked at (set when the report is imported)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -39,6 +112,16 @@ class ScanRun(models.Model):
     branch = models.CharField(max_length=255, blank=True)
     pipeline_url = models.URLField(max_length=1000, blank=True)
     environment = models.CharField(max_length=60, blank=True)
+    #: What the upload said the report is about (the report may say it too).
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    target = models.CharField(max_length=500, blank=True)
+    subject = models.ForeignKey(
+        ScanSubject, null=True, blank=True, on_delete=models.SET_NULL, related_name="scan_runs"
+    )
+    #: The tool, normalized: absence resolves only findings the same family reported.
+    tool_family = models.CharField(max_length=60, blank=True)
+    #: False when the report's silence proves nothing (an SBOM, a runtime batch).
+    complete = models.BooleanField(default=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

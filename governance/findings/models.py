@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from governance.accounts.models import Team
-from governance.evidence.models import ScanRun
+from governance.evidence.models import ScanRun, ScanSubject
 from governance.inventory.models import MLModel, ModelVersion
 from governance.vocabulary import (  # re-exported: the findings app's own vocabulary
     ACTIVE_STATUSES,
@@ -19,13 +19,24 @@ __all__ = [
     "SEVERITY_ORDER",
     "Finding",
     "FindingEvent",
+    "FindingOccurrence",
     "Severity",
     "Status",
 ]
 
 
 class Finding(models.Model):
-    """The normalized record every scanner maps to; one per (model, fingerprint)."""
+    """The normalized record every scanner maps to; one per (model, fingerprint): the issue
+    a team triages once, whatever the number of versions it appears in. Where it was seen is
+    in :class:`FindingOccurrence` (one per subject and tool family)."""
+
+    class Resolution(models.TextChoices):
+        """How a ``resolved`` finding was closed; only fixed and closed are remediations."""
+
+        FIXED = "fixed", "Fixed (a later scan of the same subject no longer reports it)"
+        CLOSED = "closed", "Closed by a person, with a reason"
+        RETIRED = "retired", "Every version it was seen in was retired"
+        TOOL = "tool", "The reporting tool marked it resolved"
 
     # Foreign keys carry no single-column index of their own (db_index=False): the composite
     # indexes in Meta lead with them, and every index is paid on each upserted row.
@@ -78,6 +89,12 @@ class Finding(models.Model):
     remediation = models.TextField(blank=True)
     evidence = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=8, choices=Resolution.choices, blank=True)
+    #: The reporting tool's own decision in its latest report ("" none; see vocabulary).
+    tool_state = models.CharField(max_length=16, blank=True)
+    justification = models.TextField(blank=True)
+    #: Reachability from the tool's call analysis: False never called, None unknown.
+    reachable = models.BooleanField(null=True, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -132,6 +149,79 @@ class Finding(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class FindingOccurrence(models.Model):
+    """A finding as seen in one subject (an artifact, a version's target, a deployment) by
+    one tool family. ``active`` while the family's latest scan of the subject reports it;
+    ``fixed`` once a later complete scan of that subject by that family does not; ``retired``
+    when its version was retired. The finding is active while any occurrence is."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        FIXED = "fixed", "Fixed"
+        RETIRED = "retired", "Retired"
+
+    finding = models.ForeignKey(
+        Finding, on_delete=models.CASCADE, related_name="occurrences", db_index=False
+    )
+    subject = models.ForeignKey(
+        ScanSubject, on_delete=models.CASCADE, related_name="occurrences", db_index=False
+    )
+    tool_family = models.CharField(max_length=60)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.ACTIVE)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    # Scan references are informational: no database constraint to check on every import
+    # (the ORM still nulls them when a run is deleted).
+    first_scan = models.ForeignKey(
+        ScanRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    last_scan = models.ForeignKey(
+        ScanRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by_scan = models.ForeignKey(
+        ScanRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "subject", "tool_family"], name="occurrence_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["active", "fixed", "retired"]),
+                name="occurrence_state_valid",
+            ),
+        ]
+        # The import closes what a subject's family no longer reports; the gate asks which
+        # findings are active in a version's subjects.
+        indexes = [
+            models.Index(fields=["subject", "tool_family", "state"], name="occurrence_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"finding {self.finding_id} in subject {self.subject_id} ({self.state})"
 
 
 class FindingEvent(models.Model):

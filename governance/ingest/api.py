@@ -11,15 +11,31 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from governance.accounts.authentication import TokenUser
 from governance.accounts.models import Team
 from governance.accounts.selectors import has_role, teams_visible_to
-from governance.evidence.models import ScanRun
+from governance.evidence.models import ScanRun, ScanSubject
+from governance.ingest.artifacts import artifact_scan_request
 from governance.ingest.services import report_submit
+from governance.inventory.selectors import model_get_for_user
 from governance.lib.api import TeamScopedMixin
 from governance.lib.api_errors import ApplicationError
 from governance.policies.gate import gate_evaluate
+
+
+def scan_subject_payload(subject: ScanSubject) -> dict[str, Any]:
+    """What a scan looked at, as the API shows it."""
+    return {
+        "id": subject.pk,
+        "kind": subject.kind,
+        "label": subject.label,
+        "version": subject.version.version if subject.version_id else None,  # type: ignore[union-attr]
+        "artifact_sha256": subject.artifact_sha256 or None,
+        "target": subject.target or None,
+        "environment": subject.environment or None,
+    }
 
 
 def scan_run_payload(run: ScanRun, request: Request, *, with_gate: bool = True) -> dict[str, Any]:
@@ -41,6 +57,7 @@ def scan_run_payload(run: ScanRun, request: Request, *, with_gate: bool = True) 
         "tool_version": run.tool_version,
         "category": run.category,
         "report_sha256": run.report_sha256,
+        "subject": scan_subject_payload(run.subject) if run.subject_id else None,
         "commit": run.commit,
         "branch": run.branch,
         "pipeline_url": run.pipeline_url,
@@ -54,7 +71,14 @@ def scan_run_payload(run: ScanRun, request: Request, *, with_gate: bool = True) 
 
 class ScanUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="the report file")
-    model = serializers.CharField(max_length=200, help_text="model name (created if new)")
+    model = serializers.CharField(
+        max_length=200, help_text="model name (matched case-insensitively; must exist)"
+    )
+    create_model = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="register the model if the team has none of that name (and allows it)",
+    )
     version = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     artifact_sha256 = serializers.RegexField(
         r"^[0-9a-f]{64}$",
@@ -62,6 +86,14 @@ class ScanUploadSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         error_messages={"invalid": "must be 64 lower-case hex characters"},
+    )
+    target = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="what was scanned (lockfile, image, manifest path, dataset); default: what "
+        "the report names",
     )
     scan_type = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     team = serializers.SlugField(
@@ -101,7 +133,9 @@ class ScanViewSet(
     parser_classes = [MultiPartParser, FormParser]
 
     def base_queryset(self) -> Any:
-        return ScanRun.objects.select_related("model", "version", "team").order_by("-id")
+        return ScanRun.objects.select_related(
+            "model", "version", "team", "subject__model", "subject__version"
+        ).order_by("-id")
 
     @extend_schema(responses={200: dict}, operation_id="v1_scans_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -149,6 +183,8 @@ class ScanViewSet(
             filename=upload.name or "",
             version=data["version"],
             artifact_sha256=data["artifact_sha256"],
+            target=data["target"],
+            create_model=data["create_model"],
             scan_type=data["scan_type"] or None,
             commit=data["commit"],
             branch=data["branch"],
@@ -158,8 +194,24 @@ class ScanViewSet(
             api_token=getattr(request.user, "token", None),
             run_async=run_async,
         )
-        run = ScanRun.objects.select_related("model", "version", "team").get(pk=result.scan_run.pk)
+        run = self.base_queryset().get(pk=result.scan_run.pk)
         return Response(
             scan_run_payload(run, request),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+class VersionScanApi(APIView):
+    @extend_schema(request=None, responses={202: dict})
+    def post(self, request: Request, pk: str, version: str) -> Response:
+        """Scan this version's artifact on the server with Warden's model-file scanner (it
+        never loads the file); poll the returned run like an upload."""
+        model = model_get_for_user(request.user, pk)
+        if not has_role(request.user, model.team_id, "member"):
+            raise ApplicationError("scanning needs a member role or a write token", status_code=403)
+        found = model.versions.filter(version=version).first()
+        if found is None:
+            raise Http404(f"{model.name} has no version {version!r}")
+        run = artifact_scan_request(version=found, actor=request.user)
+        run = ScanRun.objects.select_related("model", "version", "team").get(pk=run.pk)
+        return Response(scan_run_payload(run, request), status=202)

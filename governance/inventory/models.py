@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from governance.accounts.models import Team
 
@@ -41,7 +42,9 @@ class MLModel(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["team", "name"], name="mlmodel_unique_team_name"),
+            # Names match case-insensitively: "Face-Blur" and "face-blur" are one model, so a
+            # CI typo in case cannot register a second, empty one.
+            models.UniqueConstraint("team", Lower("name"), name="mlmodel_unique_team_name_ci"),
             models.CheckConstraint(
                 condition=models.Q(risk_tier__in=RiskTier.values), name="mlmodel_risk_tier_valid"
             ),
@@ -65,6 +68,9 @@ class ModelVersion(models.Model):
     artifact_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     framework = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: Set when the version is retired: its findings close as "version retired", which is not
+    #: a remediation, and it takes no more scans.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

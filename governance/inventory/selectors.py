@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from governance.accounts.selectors import team_ids_for
-from governance.findings.models import ACTIVE_STATUSES
 from governance.inventory.models import MLModel
 
 
@@ -16,30 +16,28 @@ def models_visible_to(user: Any) -> QuerySet[MLModel]:
     return MLModel.objects.filter(team_id__in=team_ids_for(user))
 
 
-def models_with_open_counts(user: Any) -> QuerySet[MLModel]:
-    """Models of the user's teams with open-finding counts per severity, in one query."""
-    open_q = Q(findings__status__in=ACTIVE_STATUSES)
-    return (
-        models_visible_to(user)
-        .select_related("team", "owner")
-        .annotate(
-            open_critical=Count("findings", filter=open_q & Q(findings__severity="critical")),
-            open_high=Count("findings", filter=open_q & Q(findings__severity="high")),
-            open_total=Count("findings", filter=open_q),
-        )
-        .order_by("team__name", "name")
-    )
+def model_name_suggestions(*, team_ids: list[int], name: str, limit: int = 3) -> list[str]:
+    """Names of the teams' models closest to ``name`` (for "did you mean …?"), best first."""
+    names = list(MLModel.objects.filter(team_id__in=team_ids).values_list("name", flat=True))
+    by_lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=limit, cutoff=0.6)
+    return [by_lower[c] for c in close]
 
 
 def model_get_for_user(user: Any, ref: int | str) -> MLModel:
-    """A model by id (or by name when unambiguous among the user's teams); 404 when missing
-    or not the user's alike."""
+    """A model by id (or by name, case-insensitively, when unambiguous among the user's
+    teams); 404 when missing or not the user's alike. A name that matches nothing says which
+    of the user's models come closest."""
     qs = models_visible_to(user).select_related("team", "owner")
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
         found = qs.filter(pk=int(ref)).first()
         if found is not None:
             return found
-    matches = list(qs.filter(name=str(ref))[:2])
-    if len(matches) != 1:
-        raise Http404("model not found")
-    return matches[0]
+    matches = list(qs.filter(name__iexact=str(ref))[:2])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise Http404(f"model {str(ref)!r} is in several of your teams; use its id")
+    close = model_name_suggestions(team_ids=team_ids_for(user), name=str(ref))
+    hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+    raise Http404(f"model {str(ref)[:200]!r} not found{hint}")

@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from governance.accounts.models import Team
 from governance.inventory.models import MLModel, ModelVersion, RiskTier, Stage
 from governance.lib.api_errors import ApplicationError
 
 
-def model_get_or_create(*, team: Team, name: str) -> tuple[MLModel, bool]:
-    """The team's model of that name, creating it when the team allows (CI uploads)."""
+def model_get_or_create(*, team: Team, name: str, create: bool = False) -> tuple[MLModel, bool]:
+    """The team's model of that name (matched case-insensitively). A name the team does not
+    have is a 404 naming the closest models, unless ``create`` is asked for explicitly and the
+    team allows CI to register models: a typo must never create a second, empty model."""
+    from governance.inventory.selectors import model_name_suggestions
+
     name = name.strip()
     if not name:
         raise ApplicationError("model is required: pass the model's name")
-    found = MLModel.objects.filter(team=team, name=name).first()
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise ApplicationError("model names cannot contain control or formatting characters")
+    found = MLModel.objects.filter(team=team, name__iexact=name).first()
     if found is not None:
         return found, False
+    if not create:
+        close = model_name_suggestions(team_ids=[team.pk], name=name)
+        hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+        raise ApplicationError(
+            f"no model {name!r} in team {team.slug}{hint} (to register a new model, pass "
+            "create_model=true, or --create-model to the warden client)",
+            status_code=404,
+        )
     if not team.allow_model_autocreate:
         raise ApplicationError(
             f"team {team.slug} has no model named {name!r} and does not allow creating models "
             "from uploads; register the model first",
             status_code=400,
         )
-    model, created = MLModel.objects.get_or_create(team=team, name=name)
-    return model, created
+    try:
+        with transaction.atomic():
+            return MLModel.objects.create(team=team, name=name), True
+    except IntegrityError:  # created concurrently, perhaps in another case
+        return MLModel.objects.get(team=team, name__iexact=name), False
 
 
 def version_get_or_create(
@@ -59,20 +78,45 @@ def version_get_or_create(
     return obj
 
 
+def version_retired_set(*, version: ModelVersion, when: Any) -> None:
+    """Mark ``version`` retired (the findings app closes its findings: ``version_retire``)."""
+    ModelVersion.objects.filter(pk=version.pk).update(retired_at=when)
+    version.retired_at = when
+
+
+def version_accepts_scans(version: ModelVersion | None) -> None:
+    """Refuse new evidence for a retired version (its findings were closed as retired)."""
+    if version is not None and version.retired_at is not None:
+        raise ApplicationError(
+            f"{version.model.name}@{version.version} was retired on "
+            f"{version.retired_at:%Y-%m-%d}; it takes no more scans (publish a new version)"
+        )
+
+
 #: Fields a member may edit; risk tier and stage decide which policy governs the model, so
 #: only a lead changes those.
 MEMBER_FIELDS = ("description", "use_case", "owner", "tags")
 LEAD_FIELDS = ("risk_tier", "stage")
 
 
-def model_update(*, model: MLModel, actor: Any, changes: dict[str, Any]) -> MLModel:
-    """Edit a model. A tier or stage change re-applies the governing policy's SLA to the
-    model's open findings and is recorded in the governance audit trail."""
+@dataclass(frozen=True)
+class ModelChange:
+    model: MLModel
+    #: Risk tier and stage before and after: they decide the governing policy.
+    before: dict[str, str]
+    after: dict[str, str]
+
+    @property
+    def governance_changed(self) -> bool:
+        return self.before != self.after
+
+
+def model_update(*, model: MLModel, actor: Any, changes: dict[str, Any]) -> ModelChange:
+    """Edit a model: members edit description, use case, owner and tags; only a lead changes
+    the risk tier and stage. Must run in the caller's transaction when the caller acts on a
+    governance change (``governance.policies.services.model_governance_update`` does)."""
     from governance.accounts.models import Membership
     from governance.accounts.selectors import has_role
-    from governance.policies.models import PolicyEvent
-    from governance.policies.services import sla_apply
-    from governance.policies.sla import sla_days_for_model
 
     unknown = set(changes) - set(MEMBER_FIELDS) - set(LEAD_FIELDS)
     if unknown:
@@ -108,25 +152,8 @@ def model_update(*, model: MLModel, actor: Any, changes: dict[str, Any]) -> MLMo
     with transaction.atomic():
         model = MLModel.objects.select_for_update().get(pk=model.pk)
         before = {f: getattr(model, f) for f in LEAD_FIELDS}
-        days_before = sla_days_for_model(model)
         for field, value in changes.items():
             setattr(model, field, value)
         model.save()
         after = {f: getattr(model, f) for f in LEAD_FIELDS}
-        if before != after:
-            days_after = sla_days_for_model(model)
-            if days_after != days_before:
-                sla_apply(model_ids=[model.pk], days=days_after)
-            real = actor if getattr(actor, "pk", None) else None
-            PolicyEvent.objects.create(
-                kind=PolicyEvent.Kind.MODEL_GOVERNANCE_CHANGED,
-                team_id=model.team_id,
-                message=f"{model.name}: "
-                + ", ".join(
-                    f"{k} {before[k]} -> {after[k]}" for k in LEAD_FIELDS if before[k] != after[k]
-                ),
-                data={"model_id": model.pk, "before": before, "after": after},
-                actor=real,
-                actor_label=str(getattr(actor, "username", ""))[:150],
-            )
-    return model
+    return ModelChange(model=model, before=before, after=after)

@@ -9,11 +9,10 @@ database, and costs a fixed number of queries whatever the number of findings or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Q, QuerySet, Sum
-from django.utils import timezone
 
 from governance.accounts.models import Team
 from governance.accounts.selectors import team_get_for_user, team_ids_for
@@ -21,7 +20,14 @@ from governance.evidence.models import ScanRun
 from governance.findings.models import ACTIVE_STATUSES, Finding
 from governance.inventory.models import MLModel
 from governance.metrics.models import PostureDay, PostureSnapshot
-from governance.metrics.sla import SEVERITIES, Mttr, SlaCompliance, mttr, sla_compliance
+from governance.metrics.sla import (
+    SEVERITIES,
+    Mttr,
+    SlaCompliance,
+    mttr,
+    sla_compliance,
+    window_start,
+)
 from governance.vocabulary import CATEGORY_CHOICES
 
 CATEGORIES = tuple(value for value, _ in CATEGORY_CHOICES)
@@ -253,8 +259,7 @@ def dashboard_get(
     findings, models = scope.findings(), scope.models()
     active = active_findings(findings, today=today)
     risk = model_risk(findings, models, today=today)
-    since = today - timedelta(days=days)
-    since_start = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
+    since, since_start = window_start(today, days)
     return Dashboard(
         scope=scope,
         days=days,

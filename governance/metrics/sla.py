@@ -3,21 +3,37 @@
 Both take a findings queryset already scoped by the caller (``findings_visible_to(user)``,
 optionally narrowed to a team or model) and aggregate in the database: one query each,
 whatever the number of findings.
+
+A finding counts as *remediated* when it is ``resolved`` because a later scan of the same
+subject no longer reports it (resolution ``fixed``) or because a person closed it (``closed``).
+Closures that are not remediations are left out of both metrics: a version retired or
+replaced (``retired``), and an item the reporting tool itself marked resolved (``tool``).
+The dashboard and ``/api/v1/sla/metrics/`` use the same window, :data:`REMEDIATION_WINDOW_DAYS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from governance.findings.models import ACTIVE_STATUSES, Finding, Status
+from governance.vocabulary import SEVERITIES
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+__all__ = ["REMEDIATION_WINDOW_DAYS", "SEVERITIES", "mttr", "sla_compliance", "sla_metrics"]
+
+#: Days of remediation history the dashboard and the SLA metrics API report on.
+REMEDIATION_WINDOW_DAYS = 90
 _DAY_SECONDS = 86400.0
+#: Closures that are not remediations: a retired or replaced version, the tool's own say-so.
+NOT_REMEDIATED = (Finding.Resolution.RETIRED, Finding.Resolution.TOOL)
+_REMEDIATED = Q(status=Status.RESOLVED, resolved_at__isnull=False) & ~Q(
+    resolution__in=NOT_REMEDIATED
+)
 
 
 @dataclass(frozen=True)
@@ -39,12 +55,13 @@ class SlaCompliance:
 def mttr(findings: QuerySet[Finding], *, since: datetime | None = None) -> Mttr:
     """Mean time to remediate, in days.
 
-    MTTR = sum(resolved_at - first_seen) / n, over the n findings with status ``resolved``
-    (and ``resolved_at >= since`` when given). False positives and accepted risks are not
-    remediations and are left out. Per severity the same formula over that severity's
-    findings; the overall figure is the mean over all n findings (not a mean of means).
+    MTTR = sum(resolved_at - first_seen) / n, over the n remediated findings (status
+    ``resolved``, resolution neither ``retired`` nor ``tool``; and ``resolved_at >= since``
+    when given). False positives and accepted risks are not remediations and are left out.
+    Per severity the same formula over that severity's findings; the overall figure is the
+    mean over all n findings (not a mean of means).
     """
-    qs = findings.filter(status=Status.RESOLVED, resolved_at__isnull=False)
+    qs = findings.filter(_REMEDIATED)
     if since is not None:
         qs = qs.filter(resolved_at__gte=since)
     rows = list(
@@ -72,18 +89,19 @@ def sla_compliance(
 
     Over findings with a due date (``sla_due``; ``sla_due >= since`` when given):
 
-    - met: ``resolved`` on or before the due date, ``date(resolved_at) <= sla_due``;
-    - missed: ``resolved`` after the due date, or still open (open, confirmed, in progress)
+    - met: remediated on or before the due date, ``date(resolved_at) <= sla_due``;
+    - missed: remediated after the due date, or still open (open, confirmed, in progress)
       with ``sla_due < today``;
     - running: still open and not yet due (the clock has not ended: not counted);
-    - false positives and accepted risks are left out.
+    - false positives, accepted risks, and closures that are not remediations (retired
+      versions, the tool's own "resolved") are left out.
 
     compliance = met / (met + missed); None when no clock has ended.
     """
     qs = findings.filter(sla_due__isnull=False)
     if since is not None:
         qs = qs.filter(sla_due__gte=since)
-    resolved = Q(status=Status.RESOLVED, resolved_at__isnull=False)
+    resolved = _REMEDIATED
     active = Q(status__in=ACTIVE_STATUSES)
     rows = list(
         qs.order_by().annotate(resolved_on=TruncDate("resolved_at")).values("severity").annotate(
@@ -105,10 +123,23 @@ def sla_compliance(
     )
 
 
-def sla_metrics(findings: QuerySet[Finding], *, today: date) -> dict[str, Any]:
-    """Both metrics, JSON-ready (the ``/api/v1/sla/metrics/`` payload)."""
-    m, c = mttr(findings), sla_compliance(findings, today=today)
+def window_start(today: date, days: int) -> tuple[date, datetime]:
+    """The first day of a ``days``-day window ending ``today``, and its first instant."""
+    since = today - timedelta(days=days)
+    return since, datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def sla_metrics(
+    findings: QuerySet[Finding], *, today: date, days: int = REMEDIATION_WINDOW_DAYS
+) -> dict[str, Any]:
+    """Both metrics over the last ``days`` days, JSON-ready (the ``/api/v1/sla/metrics/``
+    payload): MTTR of findings remediated since the window's start, SLA compliance of clocks
+    due since then — the same figures the dashboard shows for the same window."""
+    since, since_start = window_start(today, days)
+    m = mttr(findings, since=since_start)
+    c = sla_compliance(findings, today=today, since=since)
     return {
+        "window_days": days,
         "mttr_days": m.days,
         "mttr_days_by_severity": m.by_severity,
         "resolved": m.resolved,

@@ -28,16 +28,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
-from governance.evidence.models import CheckResult, ScanRun
-from governance.findings.models import ACTIVE_STATUSES, Finding, Status
+from governance.evidence.models import CheckResult, ScanRun, ScanSubject
+from governance.evidence.selectors import version_subject_ids
+from governance.findings.models import ACTIVE_STATUSES, Finding, FindingOccurrence, Status
 from governance.inventory.models import MLModel, ModelVersion
 from governance.policies.models import RiskException
 from governance.policies.selectors import EffectivePolicy, policy_effective_for
 
 VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
+#: The built-in default's evidence rule: without any scan, no verdict can be a pass.
+NO_EVIDENCE_RULE = "some-evidence"
 FINDING_IDS_LIMIT = 50
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -68,9 +71,16 @@ class GateResult:
 
 
 def _scope(model: MLModel, version: ModelVersion | None) -> Q:
+    """Active findings of the model; for a version, only those present in it: an active
+    occurrence in one of the version's subjects (its artifact, targets, deployments)."""
     q = Q(model=model, status__in=ACTIVE_STATUSES)
     if version is not None:
-        q &= Q(version=version) | Q(version__isnull=True)
+        present = FindingOccurrence.objects.filter(
+            finding=OuterRef("pk"),
+            state=FindingOccurrence.State.ACTIVE,
+            subject_id__in=version_subject_ids(model, version),
+        )
+        q &= Q(Exists(present))
     return q
 
 
@@ -257,6 +267,11 @@ class _Evaluation:
             where = Q(version=version)
             if digest:  # the same bytes scanned under another version name count too
                 where |= Q(team_id=model.team_id, version__artifact_sha256=digest)
+                where |= Q(
+                    team_id=model.team_id,
+                    subject__kind=ScanSubject.Kind.ARTIFACT,
+                    subject__artifact_sha256=digest,
+                )
         runs = list(
             ScanRun.objects.filter(where, status=ScanRun.Status.DONE, finished_at__isnull=False)
             .order_by().values("category", "tool", "scan_type").annotate(latest=Max("finished_at"))
@@ -264,8 +279,15 @@ class _Evaluation:
         for rule in rules:
             if self.waived(rule["id"]):
                 continue
-            category, tools = rule.get("category"), rule.get("tools")
-            what = f"{category.replace('_', ' ')} scan" if category else "scan"
+            categories = rule.get("categories") or (
+                [rule["category"]] if rule.get("category") else []
+            )
+            tools = rule.get("tools")
+            what = (
+                " or ".join(c.replace("_", " ") for c in categories) + " scan"
+                if categories
+                else "scan"
+            )
             if tools:
                 what += f" ({' or '.join(tools)})"
             if rule["scope"] == "artifact" and not digest:
@@ -281,7 +303,7 @@ class _Evaluation:
             wanted = {t.lower() for t in tools} if tools else None
             latest = max(
                 (r["latest"] for r in runs
-                 if (category is None or r["category"] == category)
+                 if (not categories or r["category"] in categories)
                  and (wanted is None or r["tool"].lower() in wanted
                       or r["scan_type"].lower() in wanted)),
                 default=None,
@@ -289,7 +311,13 @@ class _Evaluation:
             target = f"{self.subject}" + (f" (artifact {digest[:12]}…)" if digest else "")
             upload = f"run a {what} of {target} and upload the report"
             if latest is None:
-                self.add(rule["id"], "fail", f"missing evidence: no {what} of {target}", upload)
+                if rule["id"] == NO_EVIDENCE_RULE:
+                    kinds = " or ".join(c.replace("_", "-") for c in categories)
+                    this = "this version" if version is not None else "this model"
+                    message = f"no evidence: no {kinds} scan for {this} ({target})"
+                else:
+                    message = f"missing evidence: no {what} of {target}"
+                self.add(rule["id"], "fail", message, upload)
                 continue
             max_age = rule.get("max_age_days")
             if max_age is None:

@@ -22,7 +22,7 @@ from governance.lib.api_errors import ApplicationError
 SCHEMA_ID = "warden.policy/v1"
 RISK_TIERS = ("low", "medium", "high", "critical")
 STAGES = ("development", "staging", "production", "retired")
-CATEGORIES = ("dependency", "model_file", "assessment", "runtime", "code")
+CATEGORIES = ("dependency", "model_file", "model_code", "assessment", "runtime", "code")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 COMPARATORS = (">=", ">", "<=", "<", "==", "!=")
 EVIDENCE_SCOPES = ("version", "artifact")
@@ -168,6 +168,13 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "id": _RULE_ID,
                 "category": {"enum": list(CATEGORIES), "description": "Absent: any category."},
+                "categories": {
+                    "type": "array",
+                    "items": {"enum": list(CATEGORIES)},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "description": "Any of these categories (instead of category).",
+                },
                 "tools": {
                     **_NAME_LIST,
                     "minItems": 1,
@@ -261,6 +268,10 @@ def policy_document_validate(document: Any) -> None:
                     f"invalid policy: {section}[{i}].id: duplicate rule id {rid!r}"
                 )
             seen.add(rid)
+            if section == "evidence" and "category" in rule and "categories" in rule:
+                raise ApplicationError(
+                    f"invalid policy: evidence[{i}]: give category or categories, not both"
+                )
 
 
 def policy_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
@@ -291,6 +302,11 @@ def policy_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
             {
                 "id": r["id"],
                 **({"category": r["category"]} if "category" in r else {}),
+                **(
+                    {"categories": [c for c in CATEGORIES if c in r["categories"]]}
+                    if "categories" in r
+                    else {}
+                ),
                 **({"tools": list(r["tools"])} if "tools" in r else {}),
                 "scope": r.get("scope", "version"),
                 **({"max_age_days": r["max_age_days"]} if "max_age_days" in r else {}),

@@ -39,8 +39,9 @@ class EffectivePolicy:
         return days
 
 
-#: Governs a model when no stored policy applies: Warden's original gate (no open critical or
-#: high finding) plus the default remediation SLAs.
+#: Governs a model when no stored policy applies: no open critical or high finding, at least
+#: one dependency or model-file scan of the version (no evidence is not a pass), and the
+#: default remediation SLAs.
 BUILTIN_DEFAULT = EffectivePolicy(
     policy_id=None,
     name="built-in default",
@@ -54,6 +55,7 @@ BUILTIN_DEFAULT = EffectivePolicy(
                 {"id": "no-open-critical", "severities": ["critical"], "max_open": 0},
                 {"id": "no-open-high", "severities": ["high"], "max_open": 0},
             ],
+            "evidence": [{"id": "some-evidence", "categories": ["dependency", "model_file"]}],
         }
     ),
 )

@@ -16,14 +16,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import DateField, F, Value
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from governance.accounts.models import Team
 from governance.accounts.selectors import has_role
-from governance.findings.models import ACTIVE_STATUSES, Finding, FindingEvent, Status
+from governance.findings.models import ACTIVE_STATUSES, Finding, Status
+from governance.findings.services import (
+    finding_comment_record,
+    finding_status_set,
+    findings_reopen,
+    findings_sla_due_set,
+)
 from governance.inventory.models import MLModel
+from governance.inventory.services import model_update
+from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
 from governance.notifications.tasks import (
     exception_decided_notify_task,
@@ -53,12 +59,6 @@ class _Operator:
 
 
 OPERATOR = _Operator()
-
-
-def _actor_fields(actor: Any, field: str = "actor") -> dict[str, Any]:
-    real = actor if getattr(actor, "pk", None) else None
-    label = str(getattr(actor, "username", "") or "system")[:150]
-    return {field: real, f"{field}_label": label}
 
 
 def _require_policy_editor(actor: Any, team: Team | None) -> None:
@@ -94,19 +94,9 @@ def _sla_refresh(
 
 
 def sla_apply(*, model_ids: list[int], days: dict[str, int | None]) -> None:
-    """Set the due date of the models' active findings to first_seen + ``days[severity]``
-    (no clock where the days are None). One UPDATE per severity and 500 models."""
-    for start in range(0, len(model_ids), 500):
-        chunk = model_ids[start : start + 500]
-        for severity, n in days.items():
-            due: Any = (
-                Cast(F("first_seen") + Value(timedelta(days=n)), output_field=DateField())
-                if n
-                else None
-            )
-            Finding.objects.filter(
-                model_id__in=chunk, severity=severity, status__in=ACTIVE_STATUSES
-            ).update(sla_due=due)
+    """Set the due date of the models' active findings under ``days`` (the findings app
+    writes them)."""
+    findings_sla_due_set(model_ids=model_ids, days=days)
 
 
 def _write_revision(
@@ -118,7 +108,7 @@ def _write_revision(
         action=action,
         document=policy.document,
         change_note=change_note.strip()[:5000],
-        **_actor_fields(actor, "author"),
+        **actor_fields(actor, "author"),
     )
     PolicyEvent.objects.create(
         kind=kind,
@@ -126,7 +116,7 @@ def _write_revision(
         policy=policy,
         message=message,
         data={"revision": policy.revision, "change_note": change_note.strip()[:5000]},
-        **_actor_fields(actor),
+        **actor_fields(actor),
     )
 
 
@@ -250,6 +240,41 @@ def policy_import(
     ), False
 
 
+# --- model governance ------------------------------------------------------------------------
+
+
+def model_governance_update(*, model: MLModel, actor: Any, changes: dict[str, Any]) -> MLModel:
+    """Edit a model (``inventory.model_update``). A risk tier or stage change is recorded in
+    the governance audit trail and re-applies the governing policy's SLA to the model's
+    active findings; a model moved to stage ``retired`` retires its versions (their findings
+    close as "version retired", not as remediations). One transaction."""
+    from governance.findings.services import version_retire
+    from governance.policies.sla import sla_days_for_model
+
+    with transaction.atomic():
+        days_before = sla_days_for_model(model)
+        change = model_update(model=model, actor=actor, changes=changes)
+        model = change.model
+        if not change.governance_changed:
+            return model
+        days_after = sla_days_for_model(model)
+        if days_after != days_before:
+            sla_apply(model_ids=[model.pk], days=days_after)
+        before, after = change.before, change.after
+        PolicyEvent.objects.create(
+            kind=PolicyEvent.Kind.MODEL_GOVERNANCE_CHANGED,
+            team_id=model.team_id,
+            message=f"{model.name}: "
+            + ", ".join(f"{k} {before[k]} -> {after[k]}" for k in before if before[k] != after[k]),
+            data={"model_id": model.pk, "before": before, "after": after},
+            **actor_fields(actor),
+        )
+        if after["stage"] == "retired" and before["stage"] != "retired":
+            for version in model.versions.filter(retired_at__isnull=True):
+                version_retire(version=version, actor=actor)
+    return model
+
+
 # --- exceptions ------------------------------------------------------------------------------
 
 
@@ -347,19 +372,14 @@ def exception_request(
         f"until {expires_at:%Y-%m-%d %H:%M} UTC: {justification}"
     )
     if finding is not None:
-        FindingEvent.objects.create(
-            finding=finding,
-            kind=FindingEvent.Kind.COMMENT,
-            reason=message[:10000],
-            **_actor_fields(actor),
-        )
+        finding_comment_record(finding_id=finding.pk, actor=actor, text=message)
     PolicyEvent.objects.create(
         kind=PolicyEvent.Kind.EXCEPTION_REQUESTED,
         team_id=model.team_id,
         exception=exception,
         policy_id=policy.policy_id,
         message=message,
-        **_actor_fields(actor),
+        **actor_fields(actor),
     )
     exception_id = exception.pk
     transaction.on_commit(lambda: exception_requested_notify_task.delay(exception_id))
@@ -400,17 +420,13 @@ def exception_approve(*, exception: RiskException, actor: Any, reason: str = "")
             raise ApplicationError(
                 f"finding #{finding.pk} is {finding.status} now; there is no open risk to accept"
             )
-        old = finding.status
-        finding.status = Status.RISK_ACCEPTED
-        finding.save(update_fields=["status", "updated_at"])
-        FindingEvent.objects.create(
-            finding=finding,
-            kind=FindingEvent.Kind.STATUS,
-            from_value=old,
-            to_value=Status.RISK_ACCEPTED,
+        finding_status_set(
+            finding_id=finding.pk,
+            status=Status.RISK_ACCEPTED,
+            actor=actor,
             reason=f"exception #{exception.pk} approved by {who} until {until}: "
-            f"{exception.justification}"[:10000],
-            **_actor_fields(actor),
+            f"{exception.justification}",
+            require=ACTIVE_STATUSES,
         )
     exception.status = RiskException.Status.APPROVED
     exception.decided_by = actor
@@ -424,7 +440,7 @@ def exception_approve(*, exception: RiskException, actor: Any, reason: str = "")
         policy_id=exception.policy_id,
         message=f"exception #{exception.pk} for {exception.subject} of {exception.model.name} "
         f"approved by {who} until {until}" + (f": {reason.strip()}" if reason.strip() else ""),
-        **_actor_fields(actor),
+        **actor_fields(actor),
     )
     exception_id = exception.pk
     transaction.on_commit(lambda: exception_decided_notify_task.delay(exception_id))
@@ -447,19 +463,14 @@ def exception_reject(*, exception: RiskException, actor: Any, reason: str) -> Ri
     exception.decision_reason = reason[:10000]
     exception.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     if exception.finding_id:
-        FindingEvent.objects.create(
-            finding_id=exception.finding_id,
-            kind=FindingEvent.Kind.COMMENT,
-            reason=message[:10000],
-            **_actor_fields(actor),
-        )
+        finding_comment_record(finding_id=exception.finding_id, actor=actor, text=message)
     PolicyEvent.objects.create(
         kind=PolicyEvent.Kind.EXCEPTION_REJECTED,
         team_id=exception.team_id,
         exception=exception,
         policy_id=exception.policy_id,
         message=message,
-        **_actor_fields(actor),
+        **actor_fields(actor),
     )
     exception_id = exception.pk
     transaction.on_commit(lambda: exception_decided_notify_task.delay(exception_id))
@@ -484,23 +495,12 @@ def exceptions_expire(*, now: datetime | None = None) -> list[int]:
             for e in due
             if e.status == RiskException.Status.APPROVED and e.finding_id
         }
-        reopened = list(
-            Finding.objects.select_for_update()
-            .filter(pk__in=list(accepted), status=Status.RISK_ACCEPTED)
-            .values_list("id", flat=True)
-        )  # fmt: skip
-        Finding.objects.filter(pk__in=reopened).update(status=Status.OPEN, updated_at=now)
-        FindingEvent.objects.bulk_create(
-            FindingEvent(
-                finding_id=pk,
-                kind=FindingEvent.Kind.STATUS,
-                from_value=Status.RISK_ACCEPTED,
-                to_value=Status.OPEN,
-                actor_label="system",
-                reason=f"exception #{accepted[pk].pk} expired on "
-                f"{accepted[pk].expires_at:%Y-%m-%d %H:%M} UTC",
-            )
-            for pk in reopened
+        reopened = findings_reopen(
+            reasons={
+                pk: f"exception #{e.pk} expired on {e.expires_at:%Y-%m-%d %H:%M} UTC"
+                for pk, e in accepted.items()
+            },
+            from_status=Status.RISK_ACCEPTED,
         )
         events = []
         for exception in due:

@@ -15,18 +15,21 @@ from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
 from governance.findings.models import ACTIVE_STATUSES, SEVERITY_ORDER
+from governance.findings.selectors import models_with_open_counts
 from governance.ingest.artifacts import artifact_scan_request
 from governance.inventory.models import ModelVersion, RiskTier, Stage
-from governance.inventory.selectors import model_get_for_user, models_with_open_counts
-from governance.inventory.services import model_update
+from governance.inventory.selectors import model_get_for_user
 from governance.lib.api_errors import ApplicationError
 from governance.metrics import figures
 from governance.metrics import selectors as metrics
+from governance.metrics.sla import REMEDIATION_WINDOW_DAYS
 from governance.policies.gate import gate_evaluate
+from governance.policies.services import model_governance_update
 from governance.vocabulary import CATEGORY_CHOICES
 
-#: The window of the dashboard's remediation figures (MTTR, SLA compliance) and trend.
-DASHBOARD_DAYS = 90
+#: The window of the dashboard's remediation figures (MTTR, SLA compliance) and trend: the
+#: same as ``/api/v1/sla/metrics/``.
+DASHBOARD_DAYS = REMEDIATION_WINDOW_DAYS
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -116,7 +119,7 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
         changes["risk_tier"] = request.POST.get("risk_tier", model.risk_tier)
         changes["stage"] = request.POST.get("stage", model.stage)
     try:
-        model_update(model=model, actor=request.user, changes=changes)
+        model_governance_update(model=model, actor=request.user, changes=changes)
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise PermissionDenied(exc.message) from None

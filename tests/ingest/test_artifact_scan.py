@@ -104,6 +104,7 @@ def test_warden_scan_upload_sends_the_native_scan_to_warden(
             "-m",
             "scanners.client",
             "scan",
+            "--create-model",
             str(models),
             "--upload",
             "--model",

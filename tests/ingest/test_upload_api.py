@@ -105,7 +105,8 @@ def test_reimport_resolves_missing_findings_and_reopens_returning_ones(
     assert gone.resolved_at is not None
     event = gone.events.get()
     assert (event.from_value, event.to_value) == ("open", "resolved")
-    assert event.reason == f"fixed, not seen in scan {second['id']} (trivy)"
+    # the reason names the subject the scan looked at (the report's ArtifactName)
+    assert event.reason == f"fixed, not seen in scan {second['id']} (trivy) of churn model-repo"
 
     third = upload(token, trivy_report(range(0, 8))).json()
     assert third["counts"]["reopened"] == 2

@@ -25,6 +25,7 @@ def test_cli_gate_fails_on_an_unsafe_pickle_and_passes_once_the_risk_is_accepted
     token = make_token(team_alpha, "write")
     result = warden(
         "upload",
+        "--create-model",
         str(FIXTURE),
         "--model",
         "churn",

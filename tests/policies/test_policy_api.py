@@ -177,6 +177,7 @@ def test_team_is_required_and_names_are_unique_per_team(client_of: Any, lead: An
         (
             {**DOC, "thresholds": [{"id": "a", "category": "firmware"}]},
             "invalid policy: thresholds[0].category: must be one of dependency, model_file, "
+            "model_code, "
             "assessment, runtime, code",
         ),
         (

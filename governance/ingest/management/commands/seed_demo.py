@@ -6,6 +6,7 @@ the report's sha256, so running it again changes nothing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,7 @@ class Command(BaseCommand):
             for version, reports in versions:
                 for rel in reports:
                     imported, skipped = self._import(model, version, rel, imported, skipped)
+        imported, skipped = self._remediation_and_deployments(teams, imported, skipped)
         for name, tier, stage, reports in OUTSIDER_MODELS:
             model = self._model(outsiders, name, tier, stage, "", outsider)
             for rel in reports:
@@ -285,20 +287,86 @@ class Command(BaseCommand):
     ) -> tuple[int, int]:
         path = FIXTURES / rel
         try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.stderr.write(f"skipped {rel} for {model.name}: {exc}")
+            return imported, skipped + 1
+        return self._submit(model, version, data, path.name, imported, skipped)
+
+    def _submit(
+        self,
+        model: MLModel,
+        version: str,
+        data: bytes,
+        filename: str,
+        imported: int,
+        skipped: int,
+        **fields: Any,
+    ) -> tuple[int, int]:
+        try:
             result = report_submit(
                 team=model.team,
                 model_name=model.name,
                 version=version,
-                data=path.read_bytes(),
-                filename=path.name,
+                data=data,
+                filename=filename,
                 commit="0" * 7 + "demo",
                 branch="main",
                 run_async=False,
+                **fields,
             )
-        except (OSError, ApplicationError) as exc:
-            self.stderr.write(f"skipped {rel} for {model.name}: {exc}")
+        except ApplicationError as exc:
+            self.stderr.write(f"skipped {filename} for {model.name}: {exc}")
             return imported, skipped + 1
         return imported + int(result.created), skipped
+
+    def _remediation_and_deployments(
+        self, teams: dict[str, Team], imported: int, skipped: int
+    ) -> tuple[int, int]:
+        """Real remediations (the same subject scanned again after an upgrade: pip-audit of
+        card-fraud-xgb 1.5.0 no longer reports two upgraded packages, which 1.4.0 still has;
+        intent-router 1.1.0 no longer reports requests) and two deployments of one model
+        (runtime events for prod-eu and prod-us, each its own subject)."""
+        card = MLModel.objects.get(team=teams["fraud-risk"], name="card-fraud-xgb")
+        deps = json.loads((FIXTURES / "pip-audit" / "many_vulns.json").read_bytes())
+        upgraded = set(sorted(d["name"] for d in deps if d.get("vulns"))[:2])
+        after = [
+            {**d, "version": d["version"] + ".post1", "vulns": []} if d["name"] in upgraded else d
+            for d in deps
+        ]
+        imported, skipped = self._submit(
+            card, "1.5.0", json.dumps(after).encode(), "pip-audit-after-upgrade.json",
+            imported, skipped,
+        )  # fmt: skip
+        # intent-router 1.1.0 upgraded requests as pip-audit advised: the CVE is fixed there.
+        router = MLModel.objects.get(team=teams["nlp-platform"], name="intent-router")
+        fixed = json.loads((FIXTURES / "pip-audit" / "formatter_with_fix.json").read_bytes())
+        for dep in fixed["dependencies"]:
+            if dep.get("vulns"):
+                dep["version"], dep["vulns"] = dep["vulns"][0]["fix_versions"][0], []
+        fixed["fixes"] = []
+        imported, skipped = self._submit(
+            router, "1.1.0", json.dumps(fixed).encode(), "pip-audit-after-upgrade.json",
+            imported, skipped,
+        )  # fmt: skip
+        anomaly = MLModel.objects.get(team=teams["fraud-risk"], name="txn-anomaly-iforest")
+        for env, blocks, drift in (("prod-eu", 7, True), ("prod-us", 2, False)):
+            events = [
+                {"time": "2026-11-30T10:00:00Z", "kind": "attack", "rule": "evasion_probe",
+                 "count": blocks, "severity": "high"},
+            ]  # fmt: skip
+            if drift:
+                events.append(
+                    {"time": "2026-11-30T11:00:00Z", "kind": "drift",
+                     "rule": "feature_drift:amount", "count": 1}
+                )  # fmt: skip
+            doc = {"schema": "warden.runtime/v1", "tool": "warden-monitor", "deployment": env,
+                   "model": anomaly.name, "model_version": "1.2.0", "events": events}  # fmt: skip
+            imported, skipped = self._submit(
+                anomaly, "1.2.0", json.dumps(doc).encode(), f"runtime-{env}.json",
+                imported, skipped, environment=env,
+            )  # fmt: skip
+        return imported, skipped
 
     def _example_policies(self, team: Team, lead: Any) -> None:
         """The shipped example policies for high and critical tiers, as one team's policies,

@@ -10,15 +10,17 @@ from django.utils import timezone
 
 from governance.accounts.models import Membership
 from governance.accounts.selectors import has_role
-from governance.findings.models import Finding, FindingEvent, Status
+from governance.findings.models import (
+    ACTIVE_STATUSES,
+    Finding,
+    FindingEvent,
+    FindingOccurrence,
+    Status,
+)
+from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
 
 REASON_REQUIRED = (Status.FALSE_POSITIVE, Status.RISK_ACCEPTED)
-
-
-def _actor_fields(actor: Any) -> dict[str, Any]:
-    real = actor if getattr(actor, "pk", None) else None
-    return {"actor": real, "actor_label": str(getattr(actor, "username", "") or "system")[:150]}
 
 
 def _require_member(actor: Any, finding: Finding) -> None:
@@ -46,14 +48,22 @@ def finding_triage(*, finding: Finding, actor: Any, status: str, reason: str = "
     old = finding.status
     finding.status = status
     finding.resolved_at = timezone.now() if status == Status.RESOLVED else None
-    finding.save(update_fields=["status", "resolved_at", "updated_at"])
+    # A person closing it is a remediation they vouch for; any other status clears it.
+    finding.resolution = Finding.Resolution.CLOSED if status == Status.RESOLVED else ""
+    finding.save(update_fields=["status", "resolution", "resolved_at", "updated_at"])
+    if old == Status.RESOLVED and status in ACTIVE_STATUSES:
+        # A person says it is not fixed: it is back where scans last saw it (a retired
+        # version stays retired).
+        FindingOccurrence.objects.filter(
+            finding=finding, state=FindingOccurrence.State.FIXED
+        ).update(state=FindingOccurrence.State.ACTIVE, closed_at=None, closed_by_scan=None)
     FindingEvent.objects.create(
         finding=finding,
         kind=FindingEvent.Kind.STATUS,
         from_value=old,
         to_value=status,
         reason=reason,
-        **_actor_fields(actor),
+        **actor_fields(actor),
     )
     return finding
 
@@ -82,7 +92,7 @@ def finding_assign(*, finding: Finding, actor: Any, assignee_username: str | Non
         kind=FindingEvent.Kind.ASSIGN,
         from_value=old,
         to_value=new,
-        **_actor_fields(actor),
+        **actor_fields(actor),
     )
     return finding
 
@@ -96,5 +106,16 @@ def finding_comment(*, finding: Finding, actor: Any, text: str) -> FindingEvent:
         finding=finding,
         kind=FindingEvent.Kind.COMMENT,
         reason=text[:10000],
-        **_actor_fields(actor),
+        **actor_fields(actor),
+    )
+
+
+def finding_comment_record(*, finding_id: int, actor: Any, text: str) -> FindingEvent:
+    """A note on a finding's history written by another service on someone's behalf (an
+    exception requested or rejected); the caller has checked who may act."""
+    return FindingEvent.objects.create(
+        finding_id=finding_id,
+        kind=FindingEvent.Kind.COMMENT,
+        reason=text[:10000],
+        **actor_fields(actor),
     )

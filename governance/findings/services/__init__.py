@@ -1,0 +1,34 @@
+"""Every write to findings, their occurrences and their audit trail lives here.
+
+- :mod:`.triage`: a person's decisions (status with reason, assignment, comments);
+- :mod:`.imports`: a parsed report's findings for the subject its scan looked at, set-based;
+- :mod:`.lifecycle`: closures and reopenings other apps ask for (exception decisions and
+  expiry, retired versions, SLA due dates).
+"""
+
+from governance.findings.services.imports import ImportCounts, findings_import_apply
+from governance.findings.services.lifecycle import (
+    finding_status_set,
+    findings_reopen,
+    findings_sla_due_set,
+    version_retire,
+)
+from governance.findings.services.triage import (
+    finding_assign,
+    finding_comment,
+    finding_comment_record,
+    finding_triage,
+)
+
+__all__ = [
+    "ImportCounts",
+    "finding_assign",
+    "finding_comment",
+    "finding_comment_record",
+    "finding_status_set",
+    "finding_triage",
+    "findings_import_apply",
+    "findings_reopen",
+    "findings_sla_due_set",
+    "version_retire",
+]

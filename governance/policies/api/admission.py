@@ -1,0 +1,89 @@
+"""``artifacts/{sha256}/admission``: may a model server load this artifact?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import (
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.accounts.selectors import team_ids_for
+from governance.evidence.selectors import artifact_model_file_scanned, versions_with_artifact
+from governance.inventory.models import ModelVersion
+from governance.lib.api_errors import ApplicationError
+from governance.policies.gate import VERDICT_RANK, gate_evaluate
+
+# --- admission -------------------------------------------------------------------------------
+
+_HEX = set("0123456789abcdef")
+
+
+class ArtifactAdmissionApi(APIView):
+    @extend_schema(responses={200: inline_serializer("Admission", {
+        "allowed": serializers.BooleanField(), "model": serializers.CharField(allow_null=True),
+        "version": serializers.CharField(allow_null=True),
+        "verdict": serializers.CharField(allow_null=True),
+        "reasons": serializers.ListField(child=serializers.DictField()),
+    })})  # fmt: skip
+    def get(self, request: Request, sha256: str) -> Response:
+        """May a model server load the artifact with this SHA-256? Only when a version of one
+        of your models carries that digest, a model-file scan of that very digest completed
+        (a dependency scan does not count), and the gate of every version carrying it does not
+        fail. Unknown digests (and other teams') answer 404 with ``allowed: false``."""
+        digest = sha256.lower()
+        if len(digest) != 64 or not set(digest) <= _HEX:
+            raise ApplicationError("sha256 must be 64 hex characters")
+        versions = versions_with_artifact(team_ids=team_ids_for(request.user), digest=digest)
+        if not versions:
+            return Response(
+                {"allowed": False, "model": None, "version": None, "verdict": None,
+                 "reasons": [{"rule": "unknown-artifact", "verdict": "fail",
+                              "message": "no model version of yours has this artifact digest",
+                              "fix": "register it: upload a scan with --version and --artifact",
+                              "findings": []}],
+                 "error": "unknown artifact", "detail": {}},
+                status=status.HTTP_404_NOT_FOUND,
+            )  # fmt: skip
+        answers = [self._admit(version, digest) for version in versions]
+        # Fail closed: the artifact is admitted only if every version carrying it is.
+        worst = max(answers, key=lambda a: (not a["allowed"], VERDICT_RANK[a["verdict"]]))
+        return Response({**worst, "allowed": all(a["allowed"] for a in answers), "sha256": digest})
+
+    @staticmethod
+    def _admit(version: ModelVersion, digest: str) -> dict[str, Any]:
+        model = version.model
+        scanned = artifact_model_file_scanned(team_id=model.team_id, digest=digest)
+        result = gate_evaluate(model, version)
+        reasons = result.to_dict()["reasons"]
+        blockers = []
+        if not scanned:
+            blockers.append({
+                "rule": "never-scanned", "verdict": "fail",
+                "message": f"no completed model-file scan of artifact {digest[:12]}… "
+                f"({model.name}@{version.version}); dependency and other scans do not count",
+                "fix": "scan the artifact (warden scan FILE --upload --artifact FILE) and "
+                "upload the result",
+                "findings": [],
+            })  # fmt: skip
+        if version.retired_at is not None:
+            blockers.append({
+                "rule": "version-retired", "verdict": "fail",
+                "message": f"{model.name}@{version.version} was retired on "
+                f"{version.retired_at:%Y-%m-%d}",
+                "fix": "deploy a live version", "findings": [],
+            })  # fmt: skip
+        verdict = "fail" if blockers else result.verdict
+        return {
+            "allowed": verdict != "fail",
+            "model": model.name,
+            "version": version.version,
+            "verdict": verdict,
+            "reasons": blockers + reasons,
+            "policy": result.policy,
+        }
