@@ -71,7 +71,8 @@ def test_seed_demo_is_idempotent_and_covers_every_category(client: Any) -> None:
         )
         for v in ("1.4.0", "1.5.0")
     }
-    assert by_version["1.4.0"] and by_version["1.5.0"]
+    assert by_version["1.4.0"]
+    assert by_version["1.5.0"]
     assert by_version["1.4.0"] != by_version["1.5.0"]
     deployments = set(
         ScanRun.objects.filter(category="runtime", model__name="txn-anomaly-iforest")
