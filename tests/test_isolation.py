@@ -202,6 +202,7 @@ PAGE_ROUTES = [
     ("get", "/models/{model}/", None),
     ("post", "/models/{model}/edit/", {"description": "mine now"}),
     ("post", "/models/{model}/versions/{version}/scan/", None),
+    ("post", "/models/{model}/versions/{version}/retire/", None),
     ("get", "/findings/{finding}/", None),
     ("post", "/findings/{finding}/triage/", {"comment": "mine now"}),
     ("get", "/policies/{policy}/", None),

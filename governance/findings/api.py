@@ -13,8 +13,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.findings.models import Finding, FindingEvent, Severity, Status
-from governance.findings.selectors import finding_events
+from governance.findings.models import Finding, FindingEvent, FindingOccurrence, Severity, Status
+from governance.findings.selectors import (
+    active_version_labels,
+    finding_events,
+    finding_occurrences,
+    with_active_versions,
+)
 from governance.findings.services import finding_assign, finding_comment, finding_triage
 from governance.lib.api import ReadOrMemberWrite, TeamScopedMixin
 from governance.lib.api_errors import ApplicationError
@@ -24,27 +29,73 @@ from governance.vocabulary import CATEGORY_CHOICES
 class FindingSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name")
     team = serializers.CharField(source="team.slug")
-    version = serializers.CharField(source="version.version", default=None)
+    version = serializers.CharField(
+        source="version.version", default=None, help_text="the latest version it was seen in"
+    )
+    versions = serializers.SerializerMethodField(
+        help_text="every version it is present in now (one decision covers them all)"
+    )
     assignee = serializers.CharField(source="assignee.username", default=None)
     tools = serializers.ListField(source="tool_list", child=serializers.CharField())
+
+    def get_versions(self, finding: Finding) -> list[str]:
+        if not hasattr(finding, "active_occurrences"):  # not prefetched: one query
+            finding = with_active_versions(Finding.objects.filter(pk=finding.pk)).get()
+        return active_version_labels(finding)
 
     class Meta:
         model = Finding
         fields = [
-            "id", "team", "model", "model_id", "version", "fingerprint", "category", "tool",
+            "id", "team", "model", "model_id", "version", "versions", "fingerprint", "category",
+            "tool",
             "tools", "rule_id", "title", "description", "severity", "raw_severity", "cvss_score",
             "cvss_vector", "vuln_id", "aliases", "package", "package_version", "fixed_version",
             "ecosystem", "purl", "file_path", "archive_member", "line", "byte_offset",
             "metric_name", "metric_value", "metric_threshold", "comparator", "sample_count",
             "failure_count", "atlas", "owasp", "references", "remediation", "status",
+            "resolution", "tool_state", "justification", "reachable",
             "first_seen", "last_seen", "resolved_at", "sla_due", "assignee", "first_scan_id",
             "last_scan_id",
         ]  # fmt: skip
 
 
+class OccurrenceSerializer(serializers.ModelSerializer):
+    subject = serializers.SerializerMethodField()
+    first_scan = serializers.IntegerField(source="first_scan_id", allow_null=True)
+    last_scan = serializers.IntegerField(source="last_scan_id", allow_null=True)
+    closed_by_scan = serializers.IntegerField(source="closed_by_scan_id", allow_null=True)
+
+    class Meta:
+        model = FindingOccurrence
+        fields = [
+            "subject", "tool_family", "state", "first_seen", "first_scan", "last_seen",
+            "last_scan", "closed_at", "closed_by_scan",
+        ]  # fmt: skip
+
+    def get_subject(self, occ: FindingOccurrence) -> dict[str, Any]:
+        s = occ.subject
+        return {
+            "id": s.pk,
+            "kind": s.kind,
+            "label": s.label,
+            "version": s.version.version if s.version_id else None,  # type: ignore[union-attr]
+            "artifact_sha256": s.artifact_sha256 or None,
+            "target": s.target or None,
+            "environment": s.environment or None,
+        }
+
+
 class FindingDetailSerializer(FindingSerializer):
+    occurrences = serializers.SerializerMethodField(
+        help_text="where it was seen: per subject and tool family, its lifecycle"
+    )
+
     class Meta(FindingSerializer.Meta):
-        fields = [*FindingSerializer.Meta.fields, "evidence"]
+        fields = [*FindingSerializer.Meta.fields, "evidence", "occurrences"]
+
+    def get_occurrences(self, finding: Finding) -> list[dict[str, Any]]:
+        rows = finding_occurrences(finding)
+        return list(OccurrenceSerializer(rows, many=True).data)
 
 
 class FindingEventSerializer(serializers.ModelSerializer):
@@ -94,7 +145,9 @@ class FindingViewSet(
         return FindingDetailSerializer if self.action == "retrieve" else FindingSerializer
 
     def base_queryset(self) -> Any:
-        qs = Finding.objects.select_related("model", "team", "version", "assignee")
+        qs = with_active_versions(
+            Finding.objects.select_related("model", "team", "version", "assignee")
+        )
         if self.action != "list":
             return qs
         p = self.request.query_params

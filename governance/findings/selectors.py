@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from governance.accounts.selectors import team_ids_for
-from governance.findings.models import ACTIVE_STATUSES, Finding, FindingEvent
+from governance.findings.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingOccurrence
 from governance.inventory.models import MLModel
 from governance.inventory.selectors import models_visible_to
 
@@ -32,6 +32,40 @@ def finding_get_for_user(user: Any, pk: int) -> Finding:
 
 def finding_events(finding: Finding) -> QuerySet[FindingEvent]:
     return finding.events.select_related("actor").order_by("created_at", "id")
+
+
+def finding_occurrences(finding: Finding) -> QuerySet[FindingOccurrence]:
+    """Where the finding was seen: one row per subject and tool family, active first, with
+    the scans that first and last saw it and the one that closed it."""
+    return finding.occurrences.select_related(
+        "subject__model", "subject__version", "first_scan", "last_scan", "closed_by_scan"
+    ).order_by("state", "-last_seen", "id")
+
+
+def with_active_versions(findings: QuerySet[Finding]) -> QuerySet[Finding]:
+    """``findings`` with ``active_occurrences`` prefetched (subject and version): the versions
+    each finding is present in, for lists, in one more query per page."""
+    return findings.prefetch_related(
+        Prefetch(
+            "occurrences",
+            queryset=FindingOccurrence.objects.filter(state=FindingOccurrence.State.ACTIVE)
+            .select_related("subject__version")
+            .order_by("subject__version_id", "id"),
+            to_attr="active_occurrences",
+        )
+    )
+
+
+def active_version_labels(finding: Finding) -> list[str]:
+    """Distinct versions a prefetched finding is present in (see :func:`with_active_versions`)
+    in version order; "(any version)" for scans uploaded without one."""
+    labels: list[str] = []
+    for occ in getattr(finding, "active_occurrences", []):
+        version = occ.subject.version
+        label = version.version if version is not None else "(any version)"
+        if label not in labels:
+            labels.append(label)
+    return labels
 
 
 def models_with_open_counts(user: Any) -> QuerySet[MLModel]:

@@ -14,7 +14,12 @@ from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
 from governance.findings.models import Severity, Status
-from governance.findings.selectors import finding_events, finding_get_for_user, findings_visible_to
+from governance.findings.selectors import (
+    finding_events,
+    finding_get_for_user,
+    finding_occurrences,
+    findings_visible_to,
+)
 from governance.findings.services import finding_assign, finding_comment, finding_triage
 from governance.lib.api_errors import ApplicationError
 from governance.vocabulary import CATEGORY_CHOICES
@@ -83,12 +88,21 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     finding = finding_get_for_user(request.user, pk)
+    occurrences = finding_occurrences(finding)
+    versions: list[str] = []
+    for occ in occurrences:
+        if occ.state == "active":
+            label = occ.subject.version.version if occ.subject.version else "(any version)"
+            if label not in versions:
+                versions.append(label)
     return render(
         request,
         "findings/detail.html",
         {
             "f": finding,
             "events": finding_events(finding),
+            "occurrences": list(occurrences),
+            "versions": versions,
             "can_write": has_role(request.user, finding.team_id, "member"),
             "triage_statuses": Status.choices,
             "members": finding.team.memberships.select_related("user").order_by("user__username"),

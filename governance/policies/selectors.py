@@ -15,6 +15,7 @@ from django.http import Http404
 
 from governance.accounts.selectors import has_role, team_ids_for
 from governance.findings.models import ACTIVE_STATUSES, Finding
+from governance.findings.selectors import with_active_versions
 from governance.inventory.models import MLModel
 from governance.policies.models import PolicyEvent, RiskException, RiskPolicy
 from governance.policies.schema import RISK_TIERS, STAGES, policy_document_normalize
@@ -193,9 +194,11 @@ def findings_sla_visible_to(
     """Active findings of the user's teams whose remediation clock needs attention.
     ``overdue``: due date passed; ``due_soon``: due today or within ``within_days``; no state:
     both."""
-    qs = Finding.objects.filter(
-        team_id__in=team_ids_for(user), status__in=ACTIVE_STATUSES, sla_due__isnull=False
-    ).select_related("model", "team", "version", "assignee")
+    qs = with_active_versions(
+        Finding.objects.filter(
+            team_id__in=team_ids_for(user), status__in=ACTIVE_STATUSES, sla_due__isnull=False
+        ).select_related("model", "team", "version", "assignee")
+    )
     soon = today + timedelta(days=within_days)
     if state == "overdue":
         return qs.filter(sla_due__lt=today)

@@ -10,4 +10,9 @@ urlpatterns = [
     path("models/<int:pk>/", views.model_detail, name="model"),
     path("models/<int:pk>/edit/", views.model_edit, name="model-edit"),
     path("models/<int:pk>/versions/<str:version>/scan/", views.version_scan, name="version-scan"),
+    path(
+        "models/<int:pk>/versions/<str:version>/retire/",
+        views.version_retire_view,
+        name="version-retire",
+    ),
 ]

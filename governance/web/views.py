@@ -15,7 +15,12 @@ from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
 from governance.findings.models import ACTIVE_STATUSES, SEVERITY_ORDER
-from governance.findings.selectors import models_with_open_counts
+from governance.findings.selectors import (
+    active_version_labels,
+    models_with_open_counts,
+    with_active_versions,
+)
+from governance.findings.services import version_retire
 from governance.ingest.artifacts import artifact_scan_request
 from governance.inventory.models import ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user
@@ -61,12 +66,18 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         output_field=IntegerField(),
     )
     findings = list(
-        model.findings.filter(status__in=ACTIVE_STATUSES)
+        with_active_versions(model.findings.filter(status__in=ACTIVE_STATUSES))
         .select_related("assignee", "version")
         .annotate(rank=severity_rank)
         .order_by("-rank", "sla_due", "id")[:200]
     )
-    scans = list(model.scan_runs.select_related("version").order_by("-id")[:15])
+    for f in findings:
+        f.versions = active_version_labels(f)  # type: ignore[attr-defined]
+    scans = list(
+        model.scan_runs.select_related("version", "subject__model", "subject__version").order_by(
+            "-id"
+        )[:15]
+    )
     trend = metrics.model_trend(model, today=timezone.localdate(), days=DASHBOARD_DAYS)
     return render(
         request,
@@ -102,6 +113,20 @@ def version_scan(request: HttpRequest, pk: int, version: str) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Scan #{run.pk} of {found.version} queued.")
+    return redirect("web:model", pk=model.pk)
+
+
+@require_POST
+def version_retire_view(request: HttpRequest, pk: int, version: str) -> HttpResponse:
+    """Retire a version (leads): its findings close as "version retired"."""
+    model = model_get_for_user(request.user, pk)
+    if not has_role(request.user, model.team_id, "lead"):
+        raise PermissionDenied("only a team lead retires a version")
+    found = get_object_or_404(ModelVersion, model=model, version=version)
+    closed = version_retire(version=found, actor=request.user)
+    messages.success(
+        request, f"{found.version} retired; {closed} finding(s) closed as 'version retired'."
+    )
     return redirect("web:model", pk=model.pk)
 
 
