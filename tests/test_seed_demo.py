@@ -75,8 +75,9 @@ def test_seed_demo_is_idempotent_and_covers_every_category(client: Any) -> None:
     assert by_version["1.5.0"]
     assert by_version["1.4.0"] != by_version["1.5.0"]
     deployments = set(
-        ScanRun.objects.filter(category="runtime", model__name="txn-anomaly-iforest")
-        .values_list("subject__environment", flat=True)
+        ScanRun.objects.filter(category="runtime", model__name="txn-anomaly-iforest").values_list(
+            "subject__environment", flat=True
+        )
     )
     assert deployments == {"prod-eu", "prod-us"}
 

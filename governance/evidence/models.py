@@ -144,14 +144,15 @@ class ScanRun(models.Model):
         db_table = "ingest_scanrun"  # moved from ingest; the table kept its name
         ordering = ["-created_at", "-id"]
         constraints = [
-            # Idempotency: the same report for the same model and version is one ScanRun.
+            # Idempotency: the same report for the same model, version and target is one
+            # ScanRun (the same bytes about another target are another scan).
             models.UniqueConstraint(
-                fields=["model", "version", "report_sha256"],
+                fields=["model", "version", "target", "report_sha256"],
                 condition=models.Q(version__isnull=False),
                 name="scanrun_unique_report_per_version",
             ),
             models.UniqueConstraint(
-                fields=["model", "report_sha256"],
+                fields=["model", "target", "report_sha256"],
                 condition=models.Q(version__isnull=True),
                 name="scanrun_unique_report_unversioned",
             ),

@@ -95,8 +95,9 @@ def report_submit(
         run_async = len(data) > settings.WARDEN_ASYNC_THRESHOLD_BYTES
 
     # Idempotency first: a re-posted report is answered from its first run without parsing.
+    target = target.replace("\x00", "").strip()[:500]
     known = ScanRun.objects.filter(
-        team=team, model__name__iexact=model_name.strip(), report_sha256=digest
+        team=team, model__name__iexact=model_name.strip(), report_sha256=digest, target=target
     )
     if version.strip():
         known = known.filter(version__version=version.strip())
@@ -134,14 +135,16 @@ def report_submit(
                     pipeline_url=pipeline_url[:1000],
                     environment=environment[:60],
                     artifact_sha256=artifact_sha256,
-                    target=target.replace("\x00", "")[:500],
+                    target=target,
                     created_by=user if getattr(user, "pk", None) else None,
                     api_token=api_token,
                 )
         except IntegrityError:
             # The same report arrived concurrently and won the race (the check above ran
             # before either committed): answer with its run.
-            existing = ScanRun.objects.get(model=model, version=model_version, report_sha256=digest)
+            existing = ScanRun.objects.get(
+                model=model, version=model_version, target=target, report_sha256=digest
+            )
             return SubmitResult(existing, created=False)
         if report is not None:
             scan_run_import(scan_run=scan_run, report=report, nul_free=_nul_free(data))

@@ -36,7 +36,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response({"error": exc.message, "detail": exc.detail}, status=exc.status_code)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound("not found")
+        # The message names what is missing ("model 'x' not found; did you mean …?"): it
+        # never says whether another team has it, so it leaks nothing.
+        exc = exceptions.NotFound(str(exc) or "not found")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
