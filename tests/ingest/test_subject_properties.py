@@ -171,9 +171,7 @@ def test_findings_gate_and_admission_follow_the_scan_history(
     world = World()
     for nonce, step in enumerate(history):
         if isinstance(step, tuple):  # a person marks a finding false positive
-            found = [
-                f for f in Finding.objects.filter(model__name=name, status="open").order_by("id")
-            ]
+            found = list(Finding.objects.filter(model__name=name, status="open").order_by("id"))
             if not found:
                 continue
             f = found[step[1] % len(found)]
