@@ -145,7 +145,7 @@ def _runtime(deployment: str, events: list[dict[str, Any]]) -> bytes:
             "tool": "llm-guard",
             "deployment": deployment,
             "events": events,
-        }  # fmt: skip
+        }
     )
 
 
@@ -193,7 +193,7 @@ def _grype_cyclonedx_sbom() -> bytes:
                 }
                 for i in range(4)
             ],
-        }  # fmt: skip
+        }
     )
 
 
