@@ -36,6 +36,7 @@ def scan_subject_get_or_create(
     )
     found = ScanSubject.objects.filter(model=model, key=key).first()
     if found is not None:
+        found.model, found.version = model, version  # known already: no queries for a label
         return found
     try:
         with transaction.atomic():

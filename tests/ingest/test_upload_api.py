@@ -172,6 +172,19 @@ def test_same_vulnerability_from_two_tools_is_one_finding_with_both_tools(
     assert Finding.objects.get(vuln_id="CVE-2024-10007").tool_list == ["trivy", "grype"]
 
 
+def test_a_reimport_costs_a_pinned_number_of_queries(upload: Any, token: str) -> None:
+    upload(token, trivy_report(range(0, 10)), model="a", version="1")
+    with CaptureQueriesContext(connection) as reimport:
+        assert upload(token, trivy_report(range(5, 15)), model="a", version="1").status_code == 201
+    # Why this many: token; idempotency check; model and version; the run; its subject; the
+    # policy's SLA; the model lock; existing fingerprints; the upsert of findings and of
+    # occurrences (PostgreSQL: temp table, COPY, two INSERT … SELECT, TRUNCATE); closing what
+    # is gone, locking and resolving its findings, their events; the run's result; the
+    # response (run, gate: ten). Savepoints are counted too. A change here is a change of cost.
+    expected = {"sqlite": 33, "postgresql": 35}[connection.vendor]
+    assert len(reimport) == expected, [q["sql"][:80] for q in reimport.captured_queries]
+
+
 def test_import_query_count_does_not_depend_on_report_size(upload: Any, token: str) -> None:
     upload(token, trivy_report(range(0, 3)), model="warmup")  # token/model lookups warmed
     with CaptureQueriesContext(connection) as small:
