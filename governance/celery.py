@@ -40,7 +40,7 @@ app.conf.beat_schedule = {
     },
     # Each assignee's findings past due or due within a week, one mail a day.
     "sla-digest": {
-        "task": "governance.notifications.tasks.sla_digest_task",
+        "task": "governance.policies.notify.sla_digest_task",
         "schedule": crontab(hour=7, minute=0),
     },
 }

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from governance.accounts.models import Membership, Role, Team
+from governance.lib.api_errors import ApplicationError
 
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.LEAD: 2}
 
@@ -57,3 +58,19 @@ def team_get_for_user(user: AbstractBaseUser | AnonymousUser, slug: str) -> Team
     if team is None:
         raise Http404("team not found")
     return team
+
+
+def team_for_request(user: Any, slug: str) -> Team:
+    """The team an API call acts for: the one named by ``slug`` (404 when it is not the
+    caller's), else the caller's only team (an API token always has exactly one)."""
+    token = getattr(user, "token", None)
+    # A token's team is already loaded with it; a person's teams cost one query.
+    teams = [token.team] if token is not None else list(teams_visible_to(user))
+    if slug:
+        match = [t for t in teams if t.slug == slug]
+        if not match:
+            raise Http404("team not found")
+        return match[0]
+    if len(teams) == 1:
+        return teams[0]
+    raise ApplicationError("team is required: you are in several teams (or none); pass its slug")

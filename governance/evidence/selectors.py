@@ -50,19 +50,12 @@ def artifact_model_file_scanned(*, team_id: int, digest: str) -> bool:
     ).exists()
 
 
-def versions_with_artifact(*, team_ids: list[int], digest: str) -> list[ModelVersion]:
-    """The versions of the teams' models that carry the artifact: registered with that
-    digest, or whose scans looked at it. At most 20, oldest first."""
-    ids = set(
-        ModelVersion.objects.filter(
-            artifact_sha256=digest, model__team_id__in=team_ids
-        ).values_list("id", flat=True)
-    ) | set(
-        ScanSubject.objects.filter(
-            team_id__in=team_ids,
-            kind=ScanSubject.Kind.ARTIFACT,
-            artifact_sha256=digest,
-            version__isnull=False,
-        ).values_list("version_id", flat=True)
+def versions_with_artifact(versions: QuerySet[ModelVersion], *, digest: str) -> list[ModelVersion]:
+    """The versions among ``versions`` (scoped by the caller) that carry the artifact:
+    registered with that digest, or whose scans looked at it. At most 20, oldest first."""
+    carrying = versions.filter(
+        Q(artifact_sha256=digest)
+        | Q(subjects__kind=ScanSubject.Kind.ARTIFACT, subjects__artifact_sha256=digest)
     )
-    return list(ModelVersion.objects.filter(pk__in=ids).select_related("model").order_by("id")[:20])
+    ids = list(carrying.values_list("id", flat=True).distinct()[:20])
+    return list(ModelVersion.objects.filter(pk__in=ids).select_related("model").order_by("id"))

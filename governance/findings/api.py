@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.findings.models import Finding, FindingEvent, FindingOccurrence, Severity, Status
+from governance.accounts.access import ReadOrMemberWrite, TeamScopedViewSetMixin
+from governance.findings.filters import finding_filters_parse
+from governance.findings.models import Finding, FindingEvent, FindingOccurrence, Status
 from governance.findings.selectors import (
     active_version_labels,
     finding_events,
     finding_occurrences,
+    findings_filter_apply,
     with_active_versions,
 )
 from governance.findings.services import finding_assign, finding_comment, finding_triage
-from governance.lib.api import ReadOrMemberWrite, TeamScopedMixin
 from governance.lib.api_errors import ApplicationError
-from governance.vocabulary import CATEGORY_CHOICES
 
 
 class FindingSerializer(serializers.ModelSerializer):
@@ -128,16 +126,16 @@ class CommentSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10000)
 
 
-_CHOICES = {
-    "status": set(Status.values),
-    "severity": set(Severity.values),
-    "category": {c for c, _ in CATEGORY_CHOICES},
-}
-
-
 class FindingViewSet(
-    TeamScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
+    """Findings of your teams: list (the findings page's filters: team, model, version,
+    status, severity, category, tool, since, overdue), detail with where it was seen, triage
+    (PATCH), comments and history."""
+
     permission_classes = [IsAuthenticated, ReadOrMemberWrite]
     http_method_names = ["get", "patch", "post", "head", "options"]
 
@@ -145,40 +143,15 @@ class FindingViewSet(
         return FindingDetailSerializer if self.action == "retrieve" else FindingSerializer
 
     def base_queryset(self) -> Any:
-        qs = with_active_versions(
+        return with_active_versions(
             Finding.objects.select_related("model", "team", "version", "assignee")
         )
+
+    def filter_queryset(self, queryset: Any) -> Any:
         if self.action != "list":
-            return qs
-        p = self.request.query_params
-        for name in ("status", "severity", "category"):
-            values = [v for v in p.getlist(name) for v in v.split(",") if v]
-            unknown = set(values) - _CHOICES[name]
-            if unknown:
-                allowed = ", ".join(sorted(_CHOICES[name]))
-                raise ApplicationError(f"unknown {name} {sorted(unknown)[0]!r}; use {allowed}")
-            if values:
-                qs = qs.filter(**{f"{name}__in": values})
-        if p.get("model"):
-            m = p["model"]
-            qs = qs.filter(model_id=int(m)) if m.isdigit() else qs.filter(model__name=m)
-        if p.get("version"):
-            qs = qs.filter(version__version=p["version"])
-        if p.get("team"):
-            qs = qs.filter(team__slug=p["team"])
-        if p.get("tool"):
-            qs = qs.filter(tools__contains=f",{p['tool']},")
-        if p.get("since"):
-            try:
-                since = parse_datetime(p["since"])
-            except ValueError:
-                since = None
-            if since is None:
-                raise ApplicationError("since must be an ISO 8601 date or date-time")
-            if timezone.is_naive(since):
-                since = timezone.make_aware(since, UTC)
-            qs = qs.filter(last_seen__gte=since)
-        return qs
+            return queryset
+        filters = finding_filters_parse(self.request.query_params, default_status="all")
+        return findings_filter_apply(queryset, filters)
 
     def paginate_queryset(self, queryset: Any) -> Any:
         ordering = self.request.query_params.get("ordering", "-id")
@@ -213,7 +186,7 @@ class FindingViewSet(
             finding = finding_assign(
                 finding=finding, actor=request.user, assignee_username=data["assignee"] or None
             )
-        fresh = self.base_queryset().get(pk=finding.pk)
+        fresh = self.get_queryset().get(pk=finding.pk)
         return Response(FindingDetailSerializer(fresh).data)
 
     @action(detail=True, methods=["get", "post"])

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from governance.accounts.selectors import team_ids_for
+from governance.findings.filters import FindingFilters
 from governance.findings.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingOccurrence
 from governance.inventory.models import MLModel
 from governance.inventory.selectors import models_visible_to
@@ -15,6 +17,40 @@ from governance.inventory.selectors import models_visible_to
 
 def findings_visible_to(user: Any) -> QuerySet[Finding]:
     return Finding.objects.filter(team_id__in=team_ids_for(user))
+
+
+def findings_filtered(user: Any, *, filters: FindingFilters) -> QuerySet[Finding]:
+    """The user's findings matching ``filters`` (one definition for the page, the API, and
+    whatever acts on a list: bulk triage, exports)."""
+    return findings_filter_apply(findings_visible_to(user), filters)
+
+
+def findings_filter_apply(qs: QuerySet[Finding], filters: FindingFilters) -> QuerySet[Finding]:
+    """``qs`` (already scoped to the caller) narrowed by ``filters``."""
+    f = filters
+    if f.team:
+        qs = qs.filter(team__slug=f.team)
+    if f.model:
+        qs = (
+            qs.filter(model_id=int(f.model))
+            if f.model.isdigit()
+            else qs.filter(model__name__iexact=f.model)
+        )
+    if f.version:
+        qs = qs.filter(version__version=f.version)
+    if f.statuses:
+        qs = qs.filter(status__in=f.statuses)
+    if f.severities:
+        qs = qs.filter(severity__in=f.severities)
+    if f.categories:
+        qs = qs.filter(category__in=f.categories)
+    if f.tool:
+        qs = qs.filter(tools__contains=f",{f.tool},")
+    if f.since is not None:
+        qs = qs.filter(last_seen__gte=f.since)
+    if f.overdue:
+        qs = qs.filter(sla_due__lt=timezone.localdate())
+    return qs
 
 
 def finding_get_for_user(user: Any, pk: int) -> Finding:

@@ -9,15 +9,16 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
+from governance.findings.filters import finding_filters_parse
 from governance.findings.models import Severity, Status
 from governance.findings.selectors import (
     finding_events,
     finding_get_for_user,
     finding_occurrences,
+    findings_filtered,
     findings_visible_to,
 )
 from governance.findings.services import finding_assign, finding_comment, finding_triage
@@ -25,39 +26,27 @@ from governance.lib.api_errors import ApplicationError
 from governance.vocabulary import CATEGORY_CHOICES
 
 PAGE_SIZE = 100
-FILTERS = ("team", "model", "status", "severity", "category", "tool", "overdue")
 
 
-def _filtered(request: HttpRequest) -> tuple[Any, dict[str, str]]:
-    params = {k: request.GET.get(k, "").strip() for k in FILTERS}
-    qs = findings_visible_to(request.user).select_related("model", "team", "assignee")
-    if params["team"]:
-        qs = qs.filter(team__slug=params["team"])
-    if params["model"]:
-        qs = qs.filter(model__name=params["model"])
-    # Default to what needs work; "all" shows every status.
-    status = params["status"] or "active"
-    if status == "active":
-        qs = qs.filter(status__in=("open", "confirmed", "in_progress"))
-    elif status != "all":
-        qs = qs.filter(status=status)
-    params["status"] = status
-    if params["severity"]:
-        qs = qs.filter(severity=params["severity"])
-    if params["category"]:
-        qs = qs.filter(category=params["category"])
-    if params["tool"]:
-        qs = qs.filter(tools__contains=f",{params['tool']},")
-    if params["overdue"]:
-        # past their SLA: the dashboard's "Past their SLA" with the default status
-        qs = qs.filter(sla_due__lt=timezone.localdate())
-        params["overdue"] = "1"
-    return qs, params
+def _filtered(request: HttpRequest) -> tuple[Any, dict[str, str], str]:
+    """The list's findings under the page's filter (the same parser and selector as the API;
+    the page shows what needs work unless told otherwise), the filter as parameters for the
+    form and links, and an error message for a bad value."""
+    try:
+        filters = finding_filters_parse(request.GET, default_status="active")
+    except ApplicationError as exc:
+        return findings_visible_to(request.user).none(), {"status": "active"}, exc.message
+    qs = findings_filtered(request.user, filters=filters).select_related(
+        "model", "team", "assignee"
+    )
+    params = filters.as_params()
+    params.setdefault("status", "active")
+    return qs, params, ""
 
 
 def finding_list(request: HttpRequest) -> HttpResponse:
     """Team-scoped findings, newest first, 100 a page (keyset on id: constant cost)."""
-    qs, params = _filtered(request)
+    qs, params, error = _filtered(request)
     before = request.GET.get("before", "")
     if before.isdigit():
         qs = qs.filter(pk__lt=int(before))
@@ -71,6 +60,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         {
             "findings": rows,
             "params": params,
+            "filter_error": error,
             "next_url": f"?{query}&before={rows[-1].pk}" if more and rows else "",
             "teams": teams_visible_to(request.user).order_by("name"),
             "statuses": [("active", "Needs work"), ("all", "All"), *Status.choices],

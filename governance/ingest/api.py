@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from governance.accounts.authentication import TokenUser
-from governance.accounts.models import Team
-from governance.accounts.selectors import has_role, teams_visible_to
+from governance.accounts.access import TeamScopedViewSetMixin
+from governance.accounts.selectors import has_role, team_for_request
 from governance.evidence.models import ScanRun, ScanSubject
-from governance.ingest.artifacts import artifact_scan_request
-from governance.ingest.services import report_submit
-from governance.inventory.selectors import model_get_for_user
-from governance.lib.api import TeamScopedMixin
+from governance.ingest.services import artifact_scan_request, report_submit
+from governance.inventory.api import ModelScopedAPIView
 from governance.lib.api_errors import ApplicationError
 from governance.policies.gate import gate_evaluate
 
@@ -110,32 +105,20 @@ class ScanUploadSerializer(serializers.Serializer):
     environment = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
 
 
-def _upload_team(request: Request, slug: str) -> Team:
-    user = request.user
-    if isinstance(user, TokenUser):
-        if slug and slug != user.token.team.slug:
-            raise Http404("team not found")
-        return user.token.team
-    teams = list(teams_visible_to(user))
-    if slug:
-        match = [t for t in teams if t.slug == slug]
-        if not match:
-            raise Http404("team not found")
-        return match[0]
-    if len(teams) == 1:
-        return teams[0]
-    raise ApplicationError("team is required: you are in several teams (or none); pass its slug")
+#: What a scan run's payload reads, in one query.
+SCAN_RUN_RELATED = ("model", "version", "team", "subject__model", "subject__version")
 
 
 class ScanViewSet(
-    TeamScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     parser_classes = [MultiPartParser, FormParser]
 
     def base_queryset(self) -> Any:
-        return ScanRun.objects.select_related(
-            "model", "version", "team", "subject__model", "subject__version"
-        ).order_by("-id")
+        return ScanRun.objects.select_related(*SCAN_RUN_RELATED).order_by("-id")
 
     @extend_schema(responses={200: dict}, operation_id="v1_scans_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -160,7 +143,7 @@ class ScanViewSet(
         form = ScanUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        team = _upload_team(request, data["team"])
+        team = team_for_request(request.user, data["team"])
         if not has_role(request.user, team.pk, "member"):
             raise ApplicationError(
                 "uploading needs a write-scoped token or a member role in the team",
@@ -194,24 +177,22 @@ class ScanViewSet(
             api_token=getattr(request.user, "token", None),
             run_async=run_async,
         )
-        run = self.base_queryset().get(pk=result.scan_run.pk)
+        run = self.get_queryset().get(pk=result.scan_run.pk)
         return Response(
             scan_run_payload(run, request),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
 
-class VersionScanApi(APIView):
+class VersionScanApi(ModelScopedAPIView):
     @extend_schema(request=None, responses={202: dict})
     def post(self, request: Request, pk: str, version: str) -> Response:
         """Scan this version's artifact on the server with Warden's model-file scanner (it
         never loads the file); poll the returned run like an upload."""
-        model = model_get_for_user(request.user, pk)
+        model = self.get_object()
         if not has_role(request.user, model.team_id, "member"):
             raise ApplicationError("scanning needs a member role or a write token", status_code=403)
-        found = model.versions.filter(version=version).first()
-        if found is None:
-            raise Http404(f"{model.name} has no version {version!r}")
+        found = self.get_version(model, version)
         run = artifact_scan_request(version=found, actor=request.user)
-        run = ScanRun.objects.select_related("model", "version", "team").get(pk=run.pk)
+        run = ScanRun.objects.select_related(*SCAN_RUN_RELATED).get(pk=run.pk)
         return Response(scan_run_payload(run, request), status=202)

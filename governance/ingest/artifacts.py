@@ -7,9 +7,7 @@ read arbitrary files; remote URIs are refused (Warden fetches nothing).
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -17,8 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.evidence.models import ScanRun
+from governance.ingest.imports import scan_run_import
 from governance.inventory.models import ModelVersion
 from governance.lib.api_errors import ApplicationError
+from scanners.modelfile import scan_path
+from scanners.modelfile.report import to_report
 
 SCAN_TYPE = "warden-modelscan"
 
@@ -47,37 +48,8 @@ def artifact_path(version: ModelVersion) -> Path:
     return path
 
 
-def artifact_scan_request(*, version: ModelVersion, actor: Any) -> ScanRun:
-    """Queue a scan of the version's artifact; the run is polled like any upload."""
-    artifact_path(version)  # refuse early, with the reason
-    with transaction.atomic():
-        run = ScanRun.objects.create(
-            team_id=version.model.team_id,
-            model=version.model,
-            version=version,
-            scan_type=SCAN_TYPE,
-            tool=SCAN_TYPE,
-            # A server scan has no uploaded report: a unique placeholder keeps idempotency
-            # keys of real uploads intact.
-            report_sha256=f"artifact-scan-{uuid.uuid4().hex}"[:64],
-            report_name=version.artifact_uri[:255],
-            created_by=actor if getattr(actor, "pk", None) else None,
-            api_token=getattr(actor, "token", None),
-            status=ScanRun.Status.QUEUED,
-        )
-        from governance.ingest.tasks import artifact_scan_task
-
-        run_id = run.pk
-        transaction.on_commit(lambda: artifact_scan_task.delay(run_id))
-    return run
-
-
 def artifact_scan_run(*, scan_run_id: int) -> ScanRun:
     """The task body: scan, then import through the same path as uploaded reports."""
-    from governance.ingest.services import scan_run_import
-    from scanners.modelfile import scan_path
-    from scanners.modelfile.report import to_report
-
     ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED).update(
         status=ScanRun.Status.RUNNING, started_at=timezone.now()
     )

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from governance.ingest.services import scan_run_import_queued
+from governance.ingest.artifacts import artifact_scan_run
+from governance.ingest.imports import scan_run_import_queued
 
 
 @shared_task(
@@ -21,6 +22,4 @@ def scan_import_task(self: object, scan_run_id: int) -> str:
 @shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=3)
 def artifact_scan_task(scan_run_id: int) -> str:
     """Scan a model version's artifact (statically: nothing in it is loaded) and import."""
-    from governance.ingest.artifacts import artifact_scan_run
-
     return artifact_scan_run(scan_run_id=scan_run_id).status

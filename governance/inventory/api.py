@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.inventory.models import MLModel, ModelVersion, RiskTier, Stage
-from governance.inventory.selectors import model_get_for_user
-from governance.lib.api import TeamScopedMixin
+from governance.accounts.access import TeamScopedAPIView, TeamScopedViewSetMixin
+from governance.inventory.models import MLModel, ModelVersion
+from governance.inventory.selectors import model_lookup
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -44,16 +46,23 @@ class MLModelSerializer(serializers.ModelSerializer):
         ]
 
 
-class ModelUpdateSerializer(serializers.Serializer):
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    use_case = serializers.CharField(required=False, allow_blank=True, max_length=300)
-    owner = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
-    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+class ModelScopedAPIView(TeamScopedAPIView):
+    """An action on one model of the caller's teams, named by id or name in the URL."""
+
+    def base_queryset(self) -> QuerySet[Any]:
+        return MLModel.objects.select_related("team", "owner")
+
+    def lookup_object(self, queryset: QuerySet[Any], ref: str) -> Model:
+        return model_lookup(queryset, ref)
+
+    def get_version(self, model: MLModel, label: str) -> ModelVersion:
+        found = model.versions.filter(version=label).first()
+        if found is None:
+            raise Http404(f"{model.name} has no version {label!r}")
+        return found
 
 
-class ModelViewSet(TeamScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class ModelViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The team's models and their versions. One model (``models/{id or name}/``), its edits,
     gate, versions' retirement and scans are governance actions: see
     :mod:`governance.policies.api` and :mod:`governance.ingest.api`."""
@@ -72,9 +81,9 @@ class ModelViewSet(TeamScopedMixin, mixins.ListModelMixin, viewsets.GenericViewS
             qs = qs.filter(stage=params["stage"])
         return qs
 
-    def get_object(self) -> MLModel:
-        # By id, or by name (CI knows models by name); scoped, 404 when not the caller's.
-        return model_get_for_user(self.request.user, self.kwargs["pk"])
+    def lookup_object(self, queryset: QuerySet[Any], ref: str) -> Model:
+        # By id, or by name (CI knows models by name), within the caller's teams.
+        return model_lookup(queryset, ref)
 
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, pk: str | None = None) -> Response:

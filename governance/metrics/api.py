@@ -3,22 +3,28 @@ as the dashboard (formulas in :mod:`governance.metrics.sla`)."""
 
 from __future__ import annotations
 
-from django.http import Http404
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from governance.accounts.selectors import teams_visible_to
-from governance.findings.selectors import findings_visible_to
-from governance.inventory.selectors import model_get_for_user
+from governance.accounts.access import TeamScopedAPIView
+from governance.accounts.selectors import team_for_request
+from governance.findings.models import Finding
+from governance.inventory.models import MLModel
+from governance.inventory.selectors import model_lookup
 from governance.lib.api_errors import ApplicationError
 from governance.metrics.sla import REMEDIATION_WINDOW_DAYS, sla_metrics
 
 
-class SlaMetricsApi(APIView):
+class SlaMetricsApi(TeamScopedAPIView):
+    def base_queryset(self) -> QuerySet[Any]:
+        return Finding.objects.all()
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -40,22 +46,11 @@ class SlaMetricsApi(APIView):
         days_text = p.get("days", str(REMEDIATION_WINDOW_DAYS))
         if not days_text.isdigit() or not 1 <= int(days_text) <= 3650:
             raise ApplicationError("days must be a number of days from 1 to 3650")
-        teams = list(teams_visible_to(request.user))
-        slug = p.get("team", "")
-        if slug:
-            team = next((t for t in teams if t.slug == slug), None)
-            if team is None:
-                raise Http404("team not found")
-        elif len(teams) == 1:
-            team = teams[0]
-        else:
-            raise ApplicationError("team is required: you are in several teams (or none)")
-        findings = findings_visible_to(request.user).filter(team=team)
+        team = team_for_request(request.user, p.get("team", ""))
+        findings = self.get_queryset().filter(team=team)
         model_name = None
         if p.get("model"):
-            model = model_get_for_user(request.user, p["model"])
-            if model.team_id != team.pk:
-                raise Http404("model not found")
+            model = model_lookup(MLModel.objects.filter(team=team), p["model"])
             findings = findings.filter(model=model)
             model_name = model.name
         body = {

@@ -1,59 +1,42 @@
-"""E-mail the people a governance event concerns. Nothing here decides anything: the
-services that change state call these after their transaction commits (through tasks), so a
-mail server that is down never undoes or blocks a decision.
+"""Delivery: how Warden tells people. It knows users and teams, nothing of findings or
+policies; the apps that decide who hears what (``policies.notify``) build the messages and
+call :func:`mail_send` from tasks that run after their change commits, so a mail server that
+is down never undoes or blocks a decision.
 
-Who hears what:
-
-- an exception is requested: the team's leads, except the requester (someone must decide:
-  four eyes);
-- it is approved or rejected: the requester;
-- it expires: the requester and the team's leads, one mail each listing every exception of
-  that run that concerns them;
-- the daily SLA digest: each user with assigned active findings past their due date or due
-  within :data:`DUE_SOON_DAYS` days, one mail with all of them.
-
-Users without an e-mail address, inactive, or no longer in the team are skipped.
+Users without an e-mail address, or inactive, are skipped.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
-from django.urls import reverse
 
 from governance.accounts.models import Membership, Role
-from governance.findings.models import ACTIVE_STATUSES, Finding
-from governance.policies.models import RiskException
-
-DUE_SOON_DAYS = 7
-#: Most findings listed in one digest mail (the rest are counted).
-DIGEST_LIMIT = 50
 
 
-def _link(path: str) -> str:
+def absolute_url(path: str) -> str:
+    """``path`` as a link people can follow (``WARDEN_BASE_URL`` + path)."""
     return settings.WARDEN_BASE_URL.rstrip("/") + path
 
 
-def _leads(team_id: int) -> QuerySet[Any]:
+def team_leads(team_id: int) -> QuerySet[Any]:
     return get_user_model().objects.filter(
         memberships__team_id=team_id, memberships__role=Role.LEAD
     )
 
 
-def _in_team(user: Any, team_id: int) -> bool:
+def in_team(user: Any, team_id: int) -> bool:
     """Whether ``user`` still belongs to the team: mail about a team reaches only its people."""
     return user is not None and Membership.objects.filter(user=user, team_id=team_id).exists()
 
 
-def _send(messages: Iterable[tuple[Any, str, str, dict[str, Any]]]) -> int:
+def mail_send(messages: Iterable[tuple[Any, str, str, dict[str, Any]]]) -> int:
     """Send ``(user, subject, template, context)`` mails over one connection; returns how
     many were sent (users without an address or inactive are skipped)."""
     mails = []
@@ -67,109 +50,3 @@ def _send(messages: Iterable[tuple[Any, str, str, dict[str, Any]]]) -> int:
     if not mails:
         return 0
     return get_connection().send_messages(mails) or 0
-
-
-def exception_requested_notify(*, exception_id: int) -> int:
-    exception = RiskException.objects.select_related("model", "team", "requested_by").get(
-        pk=exception_id
-    )
-    context = {"exception": exception, "decide_url": _link(reverse("policies:list"))}
-    subject = (
-        f"Exception #{exception.pk} for {exception.subject} of {exception.model.name} "
-        "awaits your decision"
-    )
-    return _send(
-        (lead, subject, "notifications/exception_requested.txt", context)
-        for lead in _leads(exception.team_id).exclude(pk=exception.requested_by_id)
-    )
-
-
-def exception_decided_notify(*, exception_id: int) -> int:
-    exception = RiskException.objects.select_related("model", "requested_by", "decided_by").get(
-        pk=exception_id
-    )
-    if not _in_team(exception.requested_by, exception.team_id):
-        return 0
-    subject = (
-        f"Exception #{exception.pk} {exception.status}: "
-        f"{exception.subject} of {exception.model.name}"
-    )
-    context = {
-        "exception": exception,
-        "model_url": _link(reverse("web:model", args=[exception.model_id])),
-    }
-    return _send(
-        [(exception.requested_by, subject, "notifications/exception_decided.txt", context)]
-    )
-
-
-def exceptions_expired_notify(*, exception_ids: list[int], reopened_finding_ids: list[int]) -> int:
-    exceptions = list(
-        RiskException.objects.filter(pk__in=exception_ids)
-        .select_related("model", "requested_by")
-        .order_by("id")
-    )
-    reopened = set(reopened_finding_ids)
-    team_ids = {e.team_id for e in exceptions}
-    # (team, user) of every member of these teams, and their leads: two queries in all
-    in_team = set(Membership.objects.filter(team_id__in=team_ids).values_list("team_id", "user_id"))
-    leads_by_team: dict[int, list[Any]] = defaultdict(list)
-    for membership in Membership.objects.filter(
-        team_id__in=team_ids, role=Role.LEAD
-    ).select_related("user"):
-        leads_by_team[membership.team_id].append(membership.user)
-    per_user: dict[Any, list[RiskException]] = defaultdict(list)
-    for exception in exceptions:
-        people = {u.pk: u for u in leads_by_team[exception.team_id]}
-        requester = exception.requested_by
-        if requester is not None and (exception.team_id, requester.pk) in in_team:
-            people[requester.pk] = requester
-        for user in people.values():
-            per_user[user].append(exception)
-    return _send(
-        (
-            user,
-            f"{len(items)} exception{'s' if len(items) != 1 else ''} expired",
-            "notifications/exceptions_expired.txt",
-            {
-                "items": [(e, e.finding_id in reopened) for e in items],
-                "base_url": settings.WARDEN_BASE_URL.rstrip("/"),
-            },
-        )
-        for user, items in per_user.items()
-    )
-
-
-def sla_digest_send(*, today: date) -> int:
-    """One mail per assignee listing their active findings past due or due within
-    :data:`DUE_SOON_DAYS` days (overdue first, then soonest due), in teams they still belong
-    to."""
-    horizon = today + timedelta(days=DUE_SOON_DAYS)
-    findings = (
-        Finding.objects.filter(
-            status__in=ACTIVE_STATUSES, assignee__isnull=False, sla_due__lte=horizon
-        )
-        # only while the assignee is still in the finding's team: mail never leaks a team's
-        # findings to someone who has left it
-        .filter(team__memberships__user=F("assignee"))
-        .select_related("model", "assignee")
-        .order_by("assignee_id", "sla_due", "id")
-    )
-    per_user: dict[Any, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        per_user[finding.assignee].append(finding)
-    messages = []
-    for user, items in per_user.items():
-        overdue = sum(1 for f in items if f.sla_due is not None and f.sla_due < today)
-        subject = (
-            f"{overdue} finding{'s' if overdue != 1 else ''} past due, "
-            f"{len(items) - overdue} due within {DUE_SOON_DAYS} days"
-        )
-        context = {
-            "today": today,
-            "items": items[:DIGEST_LIMIT],
-            "more": max(0, len(items) - DIGEST_LIMIT),
-            "base_url": settings.WARDEN_BASE_URL.rstrip("/"),
-        }
-        messages.append((user, subject, "notifications/sla_digest.txt", context))
-    return _send(messages)

@@ -188,16 +188,16 @@ def exceptions_awaiting_decision(user: Any) -> QuerySet[RiskException]:
 SLA_STATES = ("overdue", "due_soon")
 
 
-def findings_sla_visible_to(
-    user: Any, *, state: str = "", today: date, within_days: int = 7
+def findings_sla_clocks(
+    findings: QuerySet[Finding], *, state: str = "", today: date, within_days: int = 7
 ) -> QuerySet[Finding]:
-    """Active findings of the user's teams whose remediation clock needs attention.
-    ``overdue``: due date passed; ``due_soon``: due today or within ``within_days``; no state:
-    both."""
+    """Active findings of ``findings`` (scoped by the caller) whose remediation clock needs
+    attention. ``overdue``: due date passed; ``due_soon``: due today or within
+    ``within_days``; no state: both."""
     qs = with_active_versions(
-        Finding.objects.filter(
-            team_id__in=team_ids_for(user), status__in=ACTIVE_STATUSES, sla_due__isnull=False
-        ).select_related("model", "team", "version", "assignee")
+        findings.filter(status__in=ACTIVE_STATUSES, sla_due__isnull=False).select_related(
+            "model", "team", "version", "assignee"
+        )
     )
     soon = today + timedelta(days=within_days)
     if state == "overdue":

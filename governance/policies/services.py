@@ -31,12 +31,12 @@ from governance.inventory.models import MLModel
 from governance.inventory.services import model_update
 from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
-from governance.notifications.tasks import (
+from governance.policies.models import PolicyEvent, RiskException, RiskPolicy, RiskPolicyRevision
+from governance.policies.notify import (
     exception_decided_notify_task,
     exception_requested_notify_task,
     exceptions_expired_notify_task,
 )
-from governance.policies.models import PolicyEvent, RiskException, RiskPolicy, RiskPolicyRevision
 from governance.policies.schema import policy_document_normalize
 from governance.policies.selectors import (
     BUILTIN_DEFAULT,

@@ -21,7 +21,7 @@ from governance.findings.selectors import (
     with_active_versions,
 )
 from governance.findings.services import version_retire
-from governance.ingest.artifacts import artifact_scan_request
+from governance.ingest.services import artifact_scan_request
 from governance.inventory.models import ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user
 from governance.lib.api_errors import ApplicationError

@@ -15,8 +15,8 @@ from django.db import connection
 
 from governance.evidence.models import ScanRun
 from governance.findings.models import Finding, FindingEvent
+from governance.ingest.imports import scan_run_import_queued
 from governance.ingest.models import ReportUpload
-from governance.ingest.services import scan_run_import_queued
 from tests.conftest import REDIS_URL
 from tests.reportgen import trivy_report
 

@@ -13,7 +13,7 @@ from django.core import mail
 from django.utils import timezone
 
 from governance.findings.models import Finding
-from governance.notifications.services import sla_digest_send
+from governance.policies.notify import sla_digest_send
 from governance.policies.services import exceptions_expire
 from tests.conftest import _user
 
@@ -146,10 +146,10 @@ def test_the_daily_digest_lists_each_assignees_findings_past_due_or_due_soon(
 
 def test_beat_sends_the_digest_daily(member: Any, team_alpha: Any, seed_findings: Any) -> None:
     from governance.celery import app
-    from governance.notifications.tasks import sla_digest_task
+    from governance.policies.notify import sla_digest_task
 
     schedule = {e["task"]: e["schedule"] for e in app.conf.beat_schedule.values()}
-    assert "governance.notifications.tasks.sla_digest_task" in schedule
+    assert "governance.policies.notify.sla_digest_task" in schedule
     seed_findings(team_alpha, "churn", [("OLD", "high")])
     Finding.objects.update(assignee=member, sla_due=timezone.localdate() - timedelta(days=1))
     assert sla_digest_task.delay().get() == 1  # eager here: through JSON, like a worker

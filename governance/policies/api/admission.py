@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
@@ -11,9 +12,8 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from governance.accounts.selectors import team_ids_for
+from governance.accounts.access import TeamScopedAPIView
 from governance.evidence.selectors import artifact_model_file_scanned, versions_with_artifact
 from governance.inventory.models import ModelVersion
 from governance.lib.api_errors import ApplicationError
@@ -24,7 +24,12 @@ from governance.policies.gate import VERDICT_RANK, gate_evaluate
 _HEX = set("0123456789abcdef")
 
 
-class ArtifactAdmissionApi(APIView):
+class ArtifactAdmissionApi(TeamScopedAPIView):
+    team_field = "model__team_id"
+
+    def base_queryset(self) -> QuerySet[Any]:
+        return ModelVersion.objects.select_related("model")
+
     @extend_schema(responses={200: inline_serializer("Admission", {
         "allowed": serializers.BooleanField(), "model": serializers.CharField(allow_null=True),
         "version": serializers.CharField(allow_null=True),
@@ -39,7 +44,7 @@ class ArtifactAdmissionApi(APIView):
         digest = sha256.lower()
         if len(digest) != 64 or not set(digest) <= _HEX:
             raise ApplicationError("sha256 must be 64 hex characters")
-        versions = versions_with_artifact(team_ids=team_ids_for(request.user), digest=digest)
+        versions = versions_with_artifact(self.get_queryset(), digest=digest)
         if not versions:
             return Response(
                 {"allowed": False, "model": None, "version": None, "verdict": None,

@@ -14,9 +14,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.accounts.access import TeamScopedViewSetMixin
 from governance.findings.selectors import finding_get_for_user
 from governance.inventory.selectors import model_get_for_user
-from governance.lib.api import TeamScopedMixin
 from governance.lib.api_errors import ApplicationError
 from governance.policies.models import RiskException
 from governance.policies.services import (
@@ -92,15 +92,21 @@ _EXCEPTION_STATUSES = set(RiskException.Status.values)
 
 
 class ExceptionViewSet(
-    TeamScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = ExceptionSerializer
     http_method_names = ["get", "post", "head", "options"]
 
     def base_queryset(self) -> Any:
-        qs = RiskException.objects.select_related(
+        return RiskException.objects.select_related(
             "team", "model", "policy", "requested_by", "decided_by"
         )
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        qs = queryset
         if self.action != "list":
             return qs
         p = self.request.query_params
@@ -137,7 +143,7 @@ class ExceptionViewSet(
             justification=data["justification"],
             expires_at=expires_at,
         )
-        fresh = self.base_queryset().get(pk=exception.pk)
+        fresh = self.get_queryset().get(pk=exception.pk)
         return Response(ExceptionSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=DecisionSerializer, responses={200: ExceptionSerializer})
@@ -148,7 +154,7 @@ class ExceptionViewSet(
         exception = exception_approve(
             exception=self.get_object(), actor=request.user, reason=form.validated_data["reason"]
         )
-        return Response(ExceptionSerializer(self.base_queryset().get(pk=exception.pk)).data)
+        return Response(ExceptionSerializer(self.get_queryset().get(pk=exception.pk)).data)
 
     @extend_schema(request=DecisionSerializer, responses={200: ExceptionSerializer})
     @action(detail=True, methods=["post"])
@@ -158,4 +164,4 @@ class ExceptionViewSet(
         exception = exception_reject(
             exception=self.get_object(), actor=request.user, reason=form.validated_data["reason"]
         )
-        return Response(ExceptionSerializer(self.base_queryset().get(pk=exception.pk)).data)
+        return Response(ExceptionSerializer(self.get_queryset().get(pk=exception.pk)).data)

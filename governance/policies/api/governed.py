@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from governance.accounts.selectors import has_role
 from governance.findings.services import version_retire
-from governance.inventory.api import MLModelSerializer, ModelVersionSerializer
-from governance.inventory.models import MLModel, ModelVersion, RiskTier, Stage
-from governance.inventory.selectors import model_get_for_user
+from governance.inventory.api import MLModelSerializer, ModelScopedAPIView, ModelVersionSerializer
+from governance.inventory.models import RiskTier, Stage
 from governance.lib.api_errors import ApplicationError
 from governance.policies.gate import gate_evaluate
 from governance.policies.services import model_governance_update
@@ -33,22 +30,11 @@ class ModelUpdateSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
 
 
-def _model(request: Request, ref: str) -> MLModel:
-    return model_get_for_user(request.user, ref)
-
-
-def _version(model: MLModel, label: str) -> ModelVersion:
-    found = model.versions.filter(version=label).first()
-    if found is None:
-        raise Http404(f"{model.name} has no version {label!r}")
-    return found
-
-
-class ModelDetailApi(APIView):
+class ModelDetailApi(ModelScopedAPIView):
     @extend_schema(parameters=[_REF], responses={200: MLModelSerializer})
     def get(self, request: Request, pk: str) -> Response:
         """One model, by id or by name (names match case-insensitively)."""
-        return Response(MLModelSerializer(_model(request, pk)).data)
+        return Response(MLModelSerializer(self.get_object()).data)
 
     @extend_schema(
         parameters=[_REF], request=ModelUpdateSerializer, responses={200: MLModelSerializer}
@@ -57,17 +43,16 @@ class ModelDetailApi(APIView):
         """Edit a model: members edit description, use case, owner and tags; leads also the
         risk tier and stage (they pick the governing policy; stage ``retired`` retires every
         version)."""
-        model = _model(request, pk)
+        model = self.get_object()
         form = ModelUpdateSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
         model = model_governance_update(
             model=model, actor=request.user, changes=dict(form.validated_data)
         )
-        model = MLModel.objects.select_related("team", "owner").get(pk=model.pk)
-        return Response(MLModelSerializer(model).data)
+        return Response(MLModelSerializer(self.get_queryset().get(pk=model.pk)).data)
 
 
-class ModelGateApi(APIView):
+class ModelGateApi(ModelScopedAPIView):
     @extend_schema(
         parameters=[_REF, OpenApiParameter("version", str, description="the model version")],
         responses={200: dict},
@@ -75,9 +60,9 @@ class ModelGateApi(APIView):
     def get(self, request: Request, pk: str) -> Response:
         """The CI gate: ``pass``, ``warn`` or ``fail`` with reasons, for a version (or the
         whole model). Only the findings present in that version count."""
-        model = _model(request, pk)
+        model = self.get_object()
         label = request.query_params.get("version", "")
-        version = _version(model, label) if label else None
+        version = self.get_version(model, label) if label else None
         result = gate_evaluate(model, version)
         return Response(
             {"model": model.name, "model_id": model.pk, "version": label or None} | result.to_dict()
@@ -90,22 +75,23 @@ class VersionUpdateSerializer(serializers.Serializer):
     )
 
 
-class VersionDetailApi(APIView):
+class VersionDetailApi(ModelScopedAPIView):
     @extend_schema(
         parameters=[_REF],
         responses={200: ModelVersionSerializer},
         operation_id="v1_models_version_retrieve",
     )
     def get(self, request: Request, pk: str, version: str) -> Response:
-        return Response(ModelVersionSerializer(_version(_model(request, pk), version)).data)
+        found = self.get_version(self.get_object(), version)
+        return Response(ModelVersionSerializer(found).data)
 
     @extend_schema(parameters=[_REF], request=VersionUpdateSerializer, responses={200: dict})
     def patch(self, request: Request, pk: str, version: str) -> Response:
         """Retire a version (leads): it takes no more scans and its findings close with the
         reason "version retired" — not a remediation, so MTTR and SLA compliance leave them
         out. A retired version is never admitted."""
-        model = _model(request, pk)
-        found = _version(model, version)
+        model = self.get_object()
+        found = self.get_version(model, version)
         form = VersionUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         if not form.validated_data["retired"]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,17 +19,14 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from governance.accounts.authentication import TokenUser
+from governance.accounts.access import TeamScopedAPIView
 from governance.accounts.models import Team
-from governance.accounts.selectors import teams_visible_to
+from governance.accounts.selectors import team_get_for_user
 from governance.policies.models import RiskPolicy
 from governance.policies.schema import policy_document_dump, policy_document_parse
 from governance.policies.selectors import (
-    policies_visible_to,
     policy_can_edit,
-    policy_get_for_user,
     policy_revisions,
 )
 from governance.policies.services import (
@@ -85,23 +83,23 @@ class DocumentField(serializers.Field):
 def _policy_team(request: Request, slug: str | None) -> Team | None:
     """The team a new policy is for: one of the caller's (404 otherwise), or None for an
     organization default."""
-    if slug is None:
-        return None
-    user = request.user
-    if isinstance(user, TokenUser):
-        if slug != user.token.team.slug:
-            raise Http404("team not found")
-        return user.token.team
-    team = teams_visible_to(user).filter(slug=slug).first()
-    if team is None:
-        raise Http404("team not found")
-    return team
+    return None if slug is None else team_get_for_user(request.user, slug)
+
+
+class PolicyScopedAPIView(TeamScopedAPIView):
+    """Live policies of the caller's teams, and the organization defaults (every signed-in
+    user reads them; only superusers change them)."""
+
+    include_shared = True
+
+    def base_queryset(self) -> QuerySet[Any]:
+        return RiskPolicy.objects.filter(archived_at__isnull=True).select_related("team")
 
 
 _ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 
 
-class PolicyListApi(APIView):
+class PolicyListApi(PolicyScopedAPIView):
     @extend_schema_serializer(component_name="PolicyImportInput")
     class InputSerializer(serializers.Serializer):
         """Create or import (update by name) a policy."""
@@ -120,7 +118,7 @@ class PolicyListApi(APIView):
         responses={200: PolicyOutputSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        qs = policies_visible_to(request.user).order_by("team__name", "name", "id")
+        qs = self.get_queryset().order_by("team__name", "name", "id")
         if request.query_params.get("team"):
             qs = qs.filter(team__slug=request.query_params["team"])
         scope = request.query_params.get("scope")
@@ -151,7 +149,7 @@ class PolicyListApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class PolicyDetailApi(APIView):
+class PolicyDetailApi(PolicyScopedAPIView):
     @extend_schema_serializer(component_name="PolicyReplaceInput")
     class InputSerializer(serializers.Serializer):
         """Replace a policy's document."""
@@ -161,14 +159,14 @@ class PolicyDetailApi(APIView):
 
     @extend_schema(parameters=[_ID], responses={200: PolicyOutputSerializer})
     def get(self, request: Request, pk: str) -> Response:
-        policy = policy_get_for_user(request.user, pk)
+        policy = self.get_object()
         return Response(PolicyOutputSerializer(policy, context={"request": request}).data)
 
     @extend_schema(
         parameters=[_ID], request=InputSerializer, responses={200: PolicyOutputSerializer}
     )
     def put(self, request: Request, pk: str) -> Response:
-        policy = policy_get_for_user(request.user, pk)
+        policy = self.get_object()
         form = self.InputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         policy = policy_update(
@@ -181,7 +179,7 @@ class PolicyDetailApi(APIView):
 
     @extend_schema(parameters=[_ID, OpenApiParameter("change_note", str)], responses={204: None})
     def delete(self, request: Request, pk: str) -> Response:
-        policy = policy_get_for_user(request.user, pk)
+        policy = self.get_object()
         policy_archive(
             policy=policy,
             actor=request.user,
@@ -190,14 +188,14 @@ class PolicyDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PolicyExportApi(APIView):
+class PolicyExportApi(PolicyScopedAPIView):
     @extend_schema(
         parameters=[_ID, OpenApiParameter("as", str, enum=["yaml", "json"])],
         responses={(200, "application/yaml"): OpenApiTypes.STR},
     )
     def get(self, request: Request, pk: str) -> HttpResponse:
         """The policy as code: import it with ``POST /api/v1/policies/``."""
-        policy = policy_get_for_user(request.user, pk)
+        policy = self.get_object()
         fmt = request.query_params.get("as", "yaml")
         text = policy_document_dump(policy.document, fmt)
         ctype = "application/json" if fmt == "json" else "application/yaml"
@@ -206,14 +204,14 @@ class PolicyExportApi(APIView):
         return response
 
 
-class PolicyRevisionsApi(APIView):
+class PolicyRevisionsApi(PolicyScopedAPIView):
     @extend_schema(parameters=[_ID], responses={200: inline_serializer("PolicyRevision", {
         "number": serializers.IntegerField(), "action": serializers.CharField(),
         "author": serializers.CharField(), "change_note": serializers.CharField(),
         "created_at": serializers.DateTimeField(), "document": serializers.JSONField(),
     }, many=True)})  # fmt: skip
     def get(self, request: Request, pk: str) -> Response:
-        policy = policy_get_for_user(request.user, pk)
+        policy = self.get_object()
         rows = [
             {"number": r.number, "action": r.action,
              "author": r.author.get_username() if r.author_id else r.author_label,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -13,16 +14,15 @@ from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from governance.accounts.access import TeamScopedAPIView
 from governance.findings.api import FindingSerializer
+from governance.findings.models import Finding
 from governance.lib.api_errors import ApplicationError
 from governance.policies.selectors import (
     SLA_STATES,
-    findings_sla_visible_to,
+    findings_sla_clocks,
 )
-
-# --- SLA -------------------------------------------------------------------------------------
 
 
 class SlaFindingSerializer(FindingSerializer):
@@ -46,7 +46,10 @@ class DueDatePagination(CursorPagination):
     max_page_size = 1000
 
 
-class SlaListApi(APIView):
+class SlaListApi(TeamScopedAPIView):
+    def base_queryset(self) -> QuerySet[Any]:
+        return Finding.objects.all()
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -73,8 +76,8 @@ class SlaListApi(APIView):
         if not within.isdigit() or int(within) > 365:
             raise ApplicationError("within must be a number of days from 0 to 365")
         today = timezone.now().date()
-        qs = findings_sla_visible_to(
-            request.user, state=state, today=today, within_days=int(within)
+        qs = findings_sla_clocks(
+            self.get_queryset(), state=state, today=today, within_days=int(within)
         )
         if p.get("team"):
             qs = qs.filter(team__slug=p["team"])

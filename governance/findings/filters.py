@@ -1,0 +1,113 @@
+"""One findings filter for every list: the findings page, ``GET /api/v1/findings/``, and the
+bulk actions and exports that reuse a list's filter. Parsed once from query parameters
+(:func:`finding_filters_parse`), applied once
+(:func:`governance.findings.selectors.findings_filtered`).
+
+Parameters (the same names on the page and in the API):
+
+- ``team``: a team slug; ``model``: a model id or name (case-insensitive); ``version``;
+- ``status``: statuses, comma-separated or repeated; ``active`` (open, confirmed, in
+  progress) and ``all`` are shorthands; ``severity``, ``category``: values, comma-separated;
+- ``tool``: a tool that reported it; ``since``: last seen at or after (ISO 8601);
+- ``overdue=1``: past the SLA due date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from governance.lib.api_errors import ApplicationError
+from governance.vocabulary import ACTIVE_STATUSES, CATEGORIES, SEVERITIES, Status
+
+_CHOICES = {
+    "status": set(Status.values),
+    "severity": set(SEVERITIES),
+    "category": set(CATEGORIES),
+}
+
+
+@dataclass(frozen=True)
+class FindingFilters:
+    team: str = ""
+    model: str = ""
+    version: str = ""
+    statuses: tuple[str, ...] = ()  # () = every status
+    severities: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    tool: str = ""
+    since: datetime | None = None
+    overdue: bool = False
+    #: The ``status`` parameter as given ("active", "all", "open,confirmed"), for links.
+    status_param: str = ""
+
+    def as_params(self) -> dict[str, str]:
+        """The filter as query parameters (for links to the next page, exports)."""
+        params = {
+            "team": self.team,
+            "model": self.model,
+            "version": self.version,
+            "status": self.status_param,
+            "severity": ",".join(self.severities),
+            "category": ",".join(self.categories),
+            "tool": self.tool,
+            "since": self.since.isoformat() if self.since else "",
+            "overdue": "1" if self.overdue else "",
+        }
+        return {k: v for k, v in params.items() if v}
+
+
+def _values(params: Any, name: str) -> list[str]:
+    raw = params.getlist(name) if hasattr(params, "getlist") else [params.get(name, "")]
+    return [v.strip() for item in raw for v in str(item).split(",") if v.strip()]
+
+
+def finding_filters_parse(params: Any, *, default_status: str = "all") -> FindingFilters:
+    """Read the filter from query parameters; an unknown value is an ApplicationError naming
+    the parameter and the values allowed. ``default_status`` applies when none is given (the
+    page shows what needs work, ``active``; the API everything, ``all``)."""
+    statuses = _values(params, "status") or [default_status]
+    expanded: list[str] = []
+    for value in statuses:
+        if value == "all":
+            expanded = []
+            break
+        expanded += list(ACTIVE_STATUSES) if value == "active" else [value]
+    unknown = set(expanded) - _CHOICES["status"]
+    if unknown:
+        allowed = ", ".join(["active", "all", *sorted(_CHOICES["status"])])
+        raise ApplicationError(f"unknown status {sorted(unknown)[0]!r}; use {allowed}")
+    lists: dict[str, list[str]] = {}
+    for name in ("severity", "category"):
+        values = _values(params, name)
+        unknown = set(values) - _CHOICES[name]
+        if unknown:
+            allowed = ", ".join(sorted(_CHOICES[name]))
+            raise ApplicationError(f"unknown {name} {sorted(unknown)[0]!r}; use {allowed}")
+        lists[name] = values
+    since = None
+    if str(params.get("since", "") or "").strip():
+        try:
+            since = parse_datetime(params["since"].strip())
+        except ValueError:
+            since = None
+        if since is None:
+            raise ApplicationError("since must be an ISO 8601 date or date-time")
+        if timezone.is_naive(since):
+            since = timezone.make_aware(since, UTC)
+    return FindingFilters(
+        team=str(params.get("team", "") or "").strip(),
+        model=str(params.get("model", "") or "").strip(),
+        version=str(params.get("version", "") or "").strip(),
+        statuses=tuple(dict.fromkeys(expanded)),
+        severities=tuple(lists["severity"]),
+        categories=tuple(lists["category"]),
+        tool=str(params.get("tool", "") or "").strip(),
+        since=since,
+        overdue=str(params.get("overdue", "") or "").strip() in ("1", "true", "yes", "on"),
+        status_param=",".join(statuses),
+    )
