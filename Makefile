@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict --config-file= scanners
+	DEBUG=1 $(BIN)/mypy governance
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -63,7 +63,7 @@ class TeamScoped:
         primary key unless a subclass names objects otherwise (by name, by digest)."""
         if not str(ref).isdigit():
             raise Http404("not found")
-        found = queryset.filter(pk=int(ref)).first()
+        found: Model | None = queryset.filter(pk=int(ref)).first()
         if found is None:
             raise Http404(f"{queryset.model._meta.verbose_name} not found")
         return found

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -13,8 +12,12 @@ from governance.lib.api_errors import ApplicationError
 
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.LEAD: 2}
 
+#: Who asks: a signed-in user, ``AnonymousUser``, or an API token's ``TokenUser``. Every
+#: function here answers for all three (and fails closed for the anonymous).
+Caller = Any
 
-def teams_visible_to(user: AbstractBaseUser | AnonymousUser | Any) -> QuerySet[Team]:
+
+def teams_visible_to(user: Caller) -> QuerySet[Team]:
     """The teams a user belongs to: a person's memberships, an API token's one team; none
     for anonymous or inactive users (fails closed)."""
     if not user.is_authenticated or not user.is_active:
@@ -27,32 +30,32 @@ def teams_visible_to(user: AbstractBaseUser | AnonymousUser | Any) -> QuerySet[T
     return Team.objects.filter(memberships__user=user)
 
 
-def team_ids_for(user: AbstractBaseUser | AnonymousUser) -> list[int]:
+def team_ids_for(user: Caller) -> list[int]:
     """Team ids of a user, cached on the user object for the request."""
     cached: list[int] | None = getattr(user, "_warden_team_ids", None)
     if cached is None:
         cached = list(teams_visible_to(user).values_list("id", flat=True))
-        user._warden_team_ids = cached  # type: ignore[union-attr]
+        user._warden_team_ids = cached
     return cached
 
 
-def role_in_team(user: AbstractBaseUser | AnonymousUser, team_id: int) -> str | None:
+def role_in_team(user: Caller, team_id: int) -> str | None:
     if not user.is_authenticated or not user.is_active:
         return None
     roles: dict[int, str] | None = getattr(user, "_warden_roles", None)
     if roles is None:
         roles = dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
-        user._warden_roles = roles  # type: ignore[union-attr]
+        user._warden_roles = roles
     return roles.get(team_id)
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser, team_id: int, minimum: str) -> bool:
+def has_role(user: Caller, team_id: int, minimum: str) -> bool:
     """True when the user's role in the team is at least ``minimum`` (viewer < member < lead)."""
     role = role_in_team(user, team_id)
     return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
 
 
-def team_get_for_user(user: AbstractBaseUser | AnonymousUser, slug: str) -> Team:
+def team_get_for_user(user: Caller, slug: str) -> Team:
     """The team, or 404 for a missing team and for one the user is not in alike."""
     team = teams_visible_to(user).filter(slug=slug).first()
     if team is None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ def team_create(*, slug: str, name: str | None = None) -> Team:
 
 
 @transaction.atomic
-def membership_set(*, team: Team, user: AbstractUser, role: str) -> Membership:
+def membership_set(*, team: Team, user: User, role: str) -> Membership:
     if role not in Role.values:
         raise ApplicationError(f"unknown role {role!r}; use one of {', '.join(Role.values)}")
     membership, _ = Membership.objects.update_or_create(
@@ -31,9 +31,7 @@ def membership_set(*, team: Team, user: AbstractUser, role: str) -> Membership:
     return membership
 
 
-def user_create(
-    *, username: str, email: str = "", password: str | None = None
-) -> tuple[AbstractUser, str]:
+def user_create(*, username: str, email: str = "", password: str | None = None) -> tuple[User, str]:
     """Create a user; returns the user and the password (generated when not given)."""
     password = password or secrets.token_urlsafe(15)
     user = get_user_model().objects.create_user(username=username, email=email, password=password)
@@ -46,7 +44,7 @@ def api_token_create(
     name: str,
     scope: str = ApiToken.Scope.READ,
     expires_at: datetime | None = None,
-    created_by: AbstractUser | None = None,
+    created_by: User | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token; returns the row and the raw token, which is never stored or shown again."""
     if scope not in ApiToken.Scope.values:

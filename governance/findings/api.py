@@ -113,7 +113,7 @@ class FindingEventSerializer(serializers.ModelSerializer):
         ]
 
     def get_actor(self, event: FindingEvent) -> str:
-        return event.actor.get_username() if event.actor_id else event.actor_label
+        return event.actor.get_username() if event.actor is not None else event.actor_label
 
 
 class TriageSerializer(serializers.Serializer):

@@ -52,7 +52,7 @@ def scan_run_payload(run: ScanRun, request: Request, *, with_gate: bool = True) 
         "tool_version": run.tool_version,
         "category": run.category,
         "report_sha256": run.report_sha256,
-        "subject": scan_subject_payload(run.subject) if run.subject_id else None,
+        "subject": scan_subject_payload(run.subject) if run.subject is not None else None,
         "commit": run.commit,
         "branch": run.branch,
         "pipeline_url": run.pipeline_url,

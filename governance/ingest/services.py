@@ -19,7 +19,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-import scanners
 from governance.accounts.models import ApiToken, Team
 from governance.evidence.models import ScanRun
 from governance.evidence.services import scan_run_create
@@ -34,6 +33,7 @@ from governance.inventory.services import (
     version_get_or_create,
 )
 from governance.lib.api_errors import ApplicationError
+from scanners.registry import PARSERS
 
 __all__ = ["SubmitResult", "artifact_scan_request", "report_submit", "scan_run_import"]
 
@@ -78,10 +78,8 @@ def report_submit(
         )
     if not data.strip():
         raise ApplicationError("the report file is empty")
-    if scan_type and scan_type not in scanners.PARSERS:
-        raise ApplicationError(
-            f"unknown scan_type {scan_type!r}; supported: {', '.join(scanners.PARSERS)}"
-        )
+    if scan_type and scan_type not in PARSERS:
+        raise ApplicationError(f"unknown scan_type {scan_type!r}; supported: {', '.join(PARSERS)}")
     if artifact_sha256 and (len(artifact_sha256) != 64 or not set(artifact_sha256) <= _HEX):
         raise ApplicationError("artifact_sha256 must be 64 lower-case hex characters")
     if artifact_sha256 and not version.strip():

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from governance.policies.models import PolicyEvent, RiskException, RiskPolicy, RiskPolicyRevision
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -39,7 +39,9 @@ from governance.policies.services import (
 
 
 class PolicyOutputSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     applies_to = serializers.SerializerMethodField()
     can_edit = serializers.SerializerMethodField()
 
