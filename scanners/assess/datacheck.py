@@ -15,20 +15,22 @@ Array = np.ndarray[Any, Any]
 
 @metric("row_count", "data")
 def row_count(rows: int) -> float:
-    """Rows of the evaluation table that have a label and a prediction. n = rows used."""
+    """Rows of the evaluation table that have a label and a prediction.
+    n = rows used."""
     return float(rows)
 
 
 @metric("minority_class_share", "data")
 def minority_class_share(class_counts: Array) -> float:
-    """Share of the rarest label class. share = min_c n_c / n (0.5 is balanced for two
-    classes, 1/k for k)."""
+    """Share of the rarest label class.
+    share = min_c n_c / n (0.5 is balanced for two classes, 1/k for k)."""
     return float(class_counts.min() / class_counts.sum())
 
 
 @metric("missing_value_share", "data")
 def missing_value_share(missing: int, cells: int) -> float:
-    """Share of missing cells in the columns the assessment uses. share = missing / cells."""
+    """Share of missing cells in the columns the assessment uses.
+    share = missing cells / cells."""
     return missing / cells if cells else 0.0
 
 

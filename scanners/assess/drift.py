@@ -52,7 +52,8 @@ def drift_p_value(current: Array, reference: Array, numeric: bool) -> tuple[floa
 
 @metric("drifted_feature_share", "drift")
 def drifted_feature_share(drifted: int, features: int) -> float:
-    """Share of the compared features that drifted. share = drifted features / features."""
+    """Share of the compared features that drifted.
+    share = drifted features / features."""
     return drifted / features
 
 

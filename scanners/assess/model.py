@@ -54,6 +54,8 @@ def inspect_model(path: str | os.PathLike[str], *, scan_clean: bool | None) -> M
 
     name = os.fspath(path)
     label = os.path.basename(name) or name
+    if os.path.isdir(name):
+        raise ModelRefused(f"model {label}: a directory, not a model file")
     if not os.path.isfile(name):
         raise ModelRefused(f"model {label}: no such file")
     try:

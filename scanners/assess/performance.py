@@ -112,7 +112,8 @@ def expected_calibration_error(y: Array, score: Array, bins: int) -> tuple[float
 
 @metric("mean_absolute_error", "performance")
 def mean_absolute_error(y: Array, pred: Array) -> float:
-    """Mean absolute error (sklearn.metrics.mean_absolute_error). mae = (1/n) sum |y - pred|."""
+    """Mean absolute error (sklearn.metrics.mean_absolute_error).
+    mae = (1/n) sum |y - pred|."""
     return float(skm.mean_absolute_error(y, pred))
 
 

@@ -210,13 +210,15 @@ def noise_root_mean_squared_error(y: Array, pred_noisy: Array) -> float:
 
 @metric("category_flip_root_mean_squared_error", "robustness")
 def category_flip_root_mean_squared_error(y: Array, pred_flipped: Array) -> float:
-    """Regression: RMSE after the category flips. rmse = sqrt(mean((pred(x_flipped) - y)^2))."""
+    """Regression: RMSE after the category flips.
+    rmse = sqrt(mean((pred(x_flipped) - y)^2))."""
     return float(np.sqrt(np.mean((pred_flipped - y) ** 2)))
 
 
 @metric("missing_value_root_mean_squared_error", "robustness")
 def missing_value_root_mean_squared_error(y: Array, pred_holes: Array) -> float:
-    """Regression: RMSE after values go missing. rmse = sqrt(mean((pred(x_missing) - y)^2))."""
+    """Regression: RMSE after values go missing.
+    rmse = sqrt(mean((pred(x_missing) - y)^2))."""
     return float(np.sqrt(np.mean((pred_holes - y) ** 2)))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -176,9 +177,11 @@ def _raise_for(
     message = str((status or {}).get("message", ""))
     error = (status or {}).get("error")
     if error == "memory":
+        asked = re.search(r"buffer of size (\d+)", message)
+        detail = f"the model asked for {int(asked[1]):,} bytes at once" if asked else message
         raise WorkerLimitError(
             f"the model worker ran out of memory: its limit is {limits.memory_mb} MiB "
-            f"({message[:200]})"
+            f"({detail[:200]})"
         )
     if error == "refused":
         raise ModelRefused(f"model refused: {message}")
