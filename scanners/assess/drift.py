@@ -32,10 +32,10 @@ def population_stability_index(actual: Array, expected: Array) -> float:
 
 @metric("drift_p_value", "drift")
 def drift_p_value(current: Array, reference: Array, numeric: bool) -> tuple[float, float, str]:
-    """p-value of a two-sample test that both tables come from one distribution: numeric
-    features scipy.stats.ks_2samp (Kolmogorov-Smirnov, D = sup_x |F_eval(x) - F_ref(x)|),
-    categorical ones scipy.stats.chi2_contingency on the 2 x categories count table
-    (chi2 = sum (observed - expected)^2 / expected). Small values mean drift."""
+    """p-value of a two-sample test that both tables come from one distribution; small
+    means drift. Numeric features: scipy.stats.ks_2samp, D = sup_x |F_eval(x) - F_ref(x)|;
+    categorical ones: scipy.stats.chi2_contingency on the 2 x categories count table,
+    chi2 = sum (observed - expected)^2 / expected."""
     # scipy.stats takes 1.5 s to import: only assessments with a reference need it
     from scipy import stats  # type: ignore[import-untyped]
 

@@ -3,14 +3,20 @@ their intersection.
 
 For classification every per-group figure here (selection rate, TPR, FPR, accuracy) is a
 function of the group's confusion counts. The rows are therefore first counted per
-``(group, label, prediction)`` and fairlearn runs on those few weighted rows
-(``sample_weight`` = the count): the same numbers as on the raw rows, exactly, in
-milliseconds instead of the minutes MetricFrame needs for a million rows.
+``(group, label, prediction)`` and fairlearn's MetricFrame runs on those few weighted rows
+(``sample_weight`` = the count): the same numbers as on the raw rows, exactly (a test
+checks it against fairlearn's functions on raw rows), in milliseconds instead of the ~20 s
+per feature MetricFrame takes on a million raw rows. Three frames per grouping: every group
+(the per-group values), the judged groups (selection rate, accuracy) and the judged groups
+that hold both label classes (TPR and FPR are undefined otherwise; fairlearn would say 0).
 
 Groups with fewer than ``min_group_size`` rows are reported (``by_group``, ``group_sizes``)
 and listed in ``groups_too_small``, but take no part in a difference or ratio: a handful of
 rows would decide the verdict by chance. fairlearn's own caution holds: a threshold such as
 the four-fifths rule (``demographic_parity_ratio>=0.8``) is an example policy, not a default.
+
+Regression has no confusion counts: the per-group mean absolute error and mean prediction
+are sums per group (numpy ``bincount``) divided by the group sizes.
 """
 
 from __future__ import annotations

@@ -33,12 +33,13 @@ METRICS: dict[str, MetricInfo] = {}
 
 def metric(name: str, category: str) -> Callable[[_F], _F]:
     """Register ``name`` as a metric of ``category``; the function's docstring gives its
-    summary (first line) and formula (the rest)."""
+    summary (first sentence) and formula (the rest)."""
     assert category in CATEGORIES, category
 
     def register(func: _F) -> _F:
-        doc = (func.__doc__ or "").strip()
-        summary, _, formula = doc.partition("\n")
+        doc = " ".join((func.__doc__ or "").split())
+        summary, _, formula = doc.partition(". ")
+        summary += "." if formula else ""
         assert name not in METRICS, f"metric {name} defined twice"
         METRICS[name] = MetricInfo(name, category, summary.strip(), formula.strip())
         return func

@@ -351,6 +351,8 @@ def _as_text(a: Array) -> Array:
 def _positive(names: list[str], label: str, opts: Options) -> str:
     if opts.positive_label is not None:
         wanted = str(opts.positive_label)
+        if wanted not in names and names == ["0", "1"]:  # a true/false label reads as 0/1
+            wanted = {"true": "1", "false": "0"}.get(wanted.lower(), wanted)
         if wanted not in names:  # "1.0" names the class 1
             with contextlib.suppress(ValueError, OverflowError):
                 wanted = _number_name(float(wanted))

@@ -41,9 +41,17 @@ def features_table(n: int = 4000, seed: int = 3) -> pd.DataFrame:
     return pd.DataFrame({"x1": x1, "x2": x2, "colour": colour, "sex": sex, "y": y})
 
 
-def logistic_onnx(path: Path, weights: list[float], bias: float, *, zipmap: bool = False) -> Path:
-    """A logistic-regression classifier on one float tensor X[N, F]: outputs ``label``
-    (int64, 1 when p > 0.5) and ``probabilities`` [N, 2] (or a ZipMap of them)."""
+def logistic_onnx(
+    path: Path,
+    weights: list[float],
+    bias: float,
+    *,
+    zipmap: bool = False,
+    columns: list[str] | None = None,
+) -> Path:
+    """A logistic-regression classifier on one float tensor X[N, F] (or, with ``columns``,
+    one [N, 1] input per column, concatenated): outputs ``label`` (int64, 1 when p > 0.5)
+    and ``probabilities`` [N, 2] (or a ZipMap of them)."""
     inits = [
         numpy_helper.from_array(np.array(weights, np.float32).reshape(-1, 1), "W"),
         numpy_helper.from_array(np.array([bias], np.float32), "B"),
@@ -88,13 +96,11 @@ def logistic_onnx(path: Path, weights: list[float], bias: float, *, zipmap: bool
     else:
         nodes.append(helper.make_node("Identity", ["probs"], ["probabilities"]))
         outputs.append(helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2]))
-    graph = helper.make_graph(
-        nodes,
-        "logistic",
-        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, len(weights)])],
-        outputs,
-        initializer=inits,
-    )
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, len(weights)])]
+    if columns:
+        nodes.insert(0, helper.make_node("Concat", columns, ["X"], axis=1))
+        inputs = [helper.make_tensor_value_info(c, TensorProto.FLOAT, [None, 1]) for c in columns]
+    graph = helper.make_graph(nodes, "logistic", inputs, outputs, initializer=inits)
     return _save(graph, path, opsets)
 
 

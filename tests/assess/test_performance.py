@@ -205,3 +205,10 @@ def test_every_figure_names_a_registered_metric(write: Callable[..., Path]) -> N
     names = {item["metric"] for item in [*doc["results"], *doc["measurements"]]}
     assert names <= set(METRICS)
     assert METRICS["demographic_parity_difference"].category == "fairness"
+
+
+def test_the_guide_lists_every_metric() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs/assessment-runner.md").read_text()
+
+    missing = [name for name in METRICS if f"| `{name}` |" not in guide]
+    assert missing == []
