@@ -56,11 +56,11 @@ def _columns(text: str) -> list[str]:
 def run(args: argparse.Namespace, api: Any) -> int:
     """Run ``warden assess`` (``api``: the client's Api, with ``--upload``). An
     AssessmentError is one line on stderr, exit 2; upload errors are the client's ClientError."""
-    from scanners.assess.errors import AssessmentError
+    from scanners.findings import ReportError  # AssessmentError is one
 
     try:
         doc = _assess(args)
-    except AssessmentError as exc:
+    except ReportError as exc:
         sys.stderr.write(f"warden: {' '.join(str(exc).split())}\n")
         return 2
     return _deliver(doc, args, api)
@@ -114,12 +114,17 @@ def _assess(args: argparse.Namespace) -> dict[str, Any]:
             ),
             **common,
         )
+    digest = args.sha256 or ""
+    if args.artifact:  # the model whose predictions these are: the report is tied to it
+        from scanners.client import _sha256_file
+
+        digest = _sha256_file(args.artifact)
     return assess_predictions(
         args.data,
         prediction=args.prediction,
         score=args.score,
         features=features,
-        artifact_sha256=args.sha256 or "",
+        artifact_sha256=digest,
         **common,
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -56,6 +57,9 @@ def assess_predictions(
     require_core()
     opts = options or Options()
     checks = coerce(thresholds)
+    artifact_sha256 = artifact_sha256.lower()
+    if artifact_sha256 and not re.fullmatch(r"[0-9a-f]{64}", artifact_sha256):
+        raise AssessmentError(f"artifact sha256 {artifact_sha256[:80]!r} is not 64 hex digits")
     table = _load(data)
     ref = _load(reference) if reference is not None else None
     if prediction is None and score is None:

@@ -240,6 +240,7 @@ def parse(doc: Document) -> Report:
     if "metadata" in data:
         report.metadata["metadata"] = trim(data["metadata"], limit=2000)
     report.warnings.extend(f"{tool}: {w}" for w in data.get("warnings", []))
+    report.artifact_sha256 = data.get("artifact_sha256", "")  # the model file that was run
     seen: dict[tuple[str, str], int] = {}
     for i, result in enumerate(data["results"]):
         test = result["test"]

@@ -18,6 +18,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from scanners import parse
+from scanners.client import main
 from tests.assess import builders
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,27 +114,46 @@ def test_a_threshold_that_cannot_be_judged_exits_1(eval_csv: Path) -> None:
         (["--label", "y", "--prediction", "yhat", "--threshold", "acc>=1"], "unknown metric"),
         (["--label", "y", "--prediction", "yhat", "--min-group-size", "0"], "at least 1"),
         (["--label", "y"], "warden: give a prediction column, a score column or both"),
+        (
+            ["--label", "y", "--prediction", "yhat", "--sha256", "ABC"],
+            "warden: artifact sha256 'abc' is not 64 hex digits",
+        ),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(eval_csv: Path, args: list[str], message: str) -> None:
-    result = warden("assess", "--data", str(eval_csv), *args)
+def test_bad_input_is_one_line_and_exit_2(
+    eval_csv: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["assess", "--data", str(eval_csv), *args])
 
-    assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert message in result.stderr
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.splitlines()) == 1, err
+    assert message in err
 
 
-def test_a_refused_model_is_one_line_and_exit_2(eval_csv: Path, tmp_path: Path) -> None:
+def test_a_refused_model_is_one_line_and_exit_2(
+    eval_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = tmp_path / "model.pkl"
     model.write_bytes(b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00}\x94.")
 
-    result = warden("assess", "--data", str(eval_csv), "--label", "y", "--model-file", str(model))
+    code = main(["assess", "--data", str(eval_csv), "--label", "y", "--model-file", str(model)])
 
-    assert result.returncode == 2
-    assert result.stderr == (
+    assert code == 2
+    assert capsys.readouterr().err == (
         "warden: model model.pkl refused: the file is a pickle, a pickle-based format that runs "
         "code when loaded; export the model to ONNX or save it with skops\n"
     )
+
+
+def test_upload_needs_a_model_name_before_any_work(
+    eval_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["assess", "--data", str(eval_csv), "--label", "y", "--prediction", "yhat",
+                 "--upload"])  # fmt: skip
+
+    assert code == 2
+    assert capsys.readouterr().err == "warden: --model is required with --upload\n"
 
 
 def test_an_onnx_model_is_assessed_from_the_command_line(
@@ -152,7 +172,8 @@ def test_an_onnx_model_is_assessed_from_the_command_line(
     [passed] = report.passed
     assert passed.rule_id == "noise_accuracy[0.1]"
     assert passed.owasp_ml == ["ML01:2023"]
-    assert len(report.metadata["artifact_sha256"]) == 64
+    assert report.artifact_sha256 == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert report.metadata["artifact_sha256"] == report.artifact_sha256
 
 
 def test_without_the_extra_the_error_names_it(eval_csv: Path) -> None:

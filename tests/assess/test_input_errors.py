@@ -99,11 +99,15 @@ def test_neither_prediction_nor_score_is_refused(write: Callable[..., Path]) -> 
     ("content", "why"),
     [
         (b"PK\x03\x04" + b"\x00" * 40, "the file is a zip archive (an Excel workbook"),
-        (gzip.compress(b"y,yhat\n1,1\n"), "the file is gzip-compressed (decompress it first)"),
+        (
+            gzip.compress(b"y,yhat\n1,1\n", mtime=0),
+            "the file is gzip-compressed (decompress it first)",
+        ),
         (b'{"y": [1, 0]}', "the file looks like JSON"),
         (b"\x08\x01\x12\x00\x00binary", "the file is binary"),
         (b"y,yhat\n\xff\xfe1,1\n", "not UTF-8 text (byte 7)"),
     ],
+    ids=["zip", "gzip", "json", "binary", "latin"],
 )
 def test_a_table_that_is_not_csv_or_parquet_is_refused(
     tmp_path: Path, content: bytes, why: str
