@@ -4,6 +4,7 @@
                   [--artifact FILE | --sha256 H] [--wait] [--fail-on-gate]
     warden gate --model M [--version V]
     warden scan PATH... --upload --model M [--version V]
+    warden assess --data eval.csv --label y --prediction yhat [--sensitive sex] [--upload ...]
 
 Configured by ``WARDEN_URL`` and ``WARDEN_TOKEN``. Exit 0 pass, 1 gate fail, 2 usage or
 connection error (one line on stderr).
@@ -290,10 +291,16 @@ def build_parser() -> _Parser:
         help="with --upload: also exit 1 when findings reach --fail-on",
     )
     _upload_flags(scan)
-    scan.set_defaults(model="")
-    for action in scan._actions:
-        if action.dest == "model":
-            action.required = False
+    assess = sub.add_parser("assess", help="measure a model on your data (the assess extra)")
+    from scanners.assess.cli import add_arguments  # argparse only: the libraries load later
+
+    add_arguments(assess)
+    _upload_flags(assess)
+    for sub_parser in (scan, assess):
+        sub_parser.set_defaults(model="")
+        for action in sub_parser._actions:
+            if action.dest == "model":
+                action.required = False
     return p
 
 
@@ -302,9 +309,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan" and not args.upload:
             return cmd_scan(None, args)
-        if args.command == "scan" and not args.model:
+        if args.command in ("scan", "assess") and args.upload and not args.model:
             raise ClientError("--model is required with --upload")
+        if args.command == "assess" and not args.upload:
+            from scanners.assess.cli import run
+
+            return run(args, None)
         api = Api(os.environ.get("WARDEN_URL", ""), os.environ.get("WARDEN_TOKEN", ""))
+        if args.command == "assess":
+            from scanners.assess.cli import run
+
+            return run(args, api)
         if args.command == "upload":
             return cmd_upload(api, args)
         if args.command == "gate":

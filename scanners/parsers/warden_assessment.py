@@ -18,6 +18,8 @@ privacy       medium          high                 high
 robustness    low             medium               high
 fairness      low             medium               high
 performance   low             low                  medium
+drift         low             medium               high
+data          low             medium               high
 ============  ==============  ===================  =============
 
 Taxonomy: robustness -> OWASP ML01:2023 (input manipulation); privacy results whose test or
@@ -42,7 +44,9 @@ CATEGORY = "assessment"
 DESCRIPTION = "Warden assessment JSON (warden.assessment/v1): fairness, robustness, metrics"
 
 SCHEMA_ID = "warden.assessment/v1"
-RESULT_CATEGORIES = ("fairness", "robustness", "performance", "privacy", "security")
+RESULT_CATEGORIES = (
+    "fairness", "robustness", "performance", "privacy", "security", "drift", "data",
+)  # fmt: skip
 FAILURE_SEVERITIES = ("critical", "high", "medium", "low")
 
 SCHEMA: dict[str, Any] = {
@@ -73,6 +77,24 @@ SCHEMA: dict[str, Any] = {
         "created": {"type": "string", "description": "ISO-8601 time the results were made."},
         "metadata": {"type": "object", "description": "Free-form context, kept as is."},
         "results": {"type": "array", "items": {"$ref": "#/$defs/result"}},
+        "artifact_sha256": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "SHA-256 of the model file that was run to get the predictions.",
+        },
+        "dataset_fingerprint": {"$ref": "#/$defs/fingerprint"},
+        "reference_fingerprint": {"$ref": "#/$defs/fingerprint"},
+        "library_versions": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Library name -> version that computed the results.",
+        },
+        "measurements": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/measurement"},
+            "description": "Figures measured without a threshold: recorded, not judged.",
+        },
+        "warnings": {"type": "array", "items": {"type": "string"}},
     },
     "$defs": {
         "result": {
@@ -110,6 +132,8 @@ SCHEMA: dict[str, Any] = {
                     "additionalProperties": {"type": "number"},
                     "description": "Per-group values (fairness), group name -> value.",
                 },
+                "group_sizes": {"$ref": "#/$defs/group_sizes"},
+                "groups_too_small": {"$ref": "#/$defs/groups_too_small"},
                 "severity": {
                     "enum": list(FAILURE_SEVERITIES),
                     "description": "Severity if the test fails (overrides the default rule).",
@@ -118,17 +142,75 @@ SCHEMA: dict[str, Any] = {
                 "references": {"type": "array", "items": {"type": "string"}},
                 "evidence": {"type": "object", "description": "Free-form detail, kept."},
             },
-        }
+        },
+        "measurement": {
+            "type": "object",
+            "required": ["test", "category", "value"],
+            "additionalProperties": False,
+            "properties": {
+                "test": {"type": "string", "minLength": 1, "maxLength": 200},
+                "category": {"enum": list(RESULT_CATEGORIES)},
+                "metric": {"type": "string", "minLength": 1, "maxLength": 200},
+                "value": {
+                    "type": ["number", "null"],
+                    "description": "Measured value; null when undefined on this data.",
+                },
+                "note": {"type": "string", "description": "Why the value is null."},
+                "n": {"type": "integer", "minimum": 0},
+                "failures": {"type": "integer", "minimum": 0},
+                "by_group": {"type": "object", "additionalProperties": {"type": "number"}},
+                "group_sizes": {"$ref": "#/$defs/group_sizes"},
+                "groups_too_small": {"$ref": "#/$defs/groups_too_small"},
+                "description": {"type": "string"},
+                "evidence": {"type": "object"},
+            },
+        },
+        "group_sizes": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 0},
+            "description": "Rows per group, group name -> count.",
+        },
+        "groups_too_small": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Groups too small to judge: reported, left out of the comparison.",
+        },
+        "fingerprint": {
+            "type": "object",
+            "required": ["sha256", "rows"],
+            "properties": {
+                "name": {"type": "string"},
+                "format": {"type": "string"},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "bytes": {"type": "integer", "minimum": 0},
+                "rows": {"type": "integer", "minimum": 0},
+                "columns": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
+                    },
+                },
+            },
+            "description": "A table's identity: SHA-256 of the file, size, rows, columns.",
+        },
     },
 }
 
 _F = Fields(SCAN_TYPE)
+_METADATA_KEYS = (
+    "model", "model_version", "dataset", "run_id", "created", "artifact_sha256",
+    "dataset_fingerprint", "reference_fingerprint", "library_versions",
+)  # fmt: skip
 _TABLE = {
     "security": ("medium", "high", "critical"),
     "privacy": ("medium", "high", "high"),
     "robustness": ("low", "medium", "high"),
     "fairness": ("low", "medium", "high"),
     "performance": ("low", "low", "medium"),
+    "drift": ("low", "medium", "high"),
+    "data": ("low", "medium", "high"),
 }
 
 
@@ -153,14 +235,12 @@ def parse(doc: Document) -> Report:
         tool_version=data.get("tool_version", ""),
         scan_type=SCAN_TYPE,
         category=CATEGORY,
-        metadata={
-            k: data[k]
-            for k in ("model", "model_version", "dataset", "run_id", "created")
-            if k in data
-        },
+        metadata={k: data[k] for k in _METADATA_KEYS if k in data},
     )
     if "metadata" in data:
         report.metadata["metadata"] = trim(data["metadata"], limit=2000)
+    report.warnings.extend(f"{tool}: {w}" for w in data.get("warnings", []))
+    report.artifact_sha256 = data.get("artifact_sha256", "")  # the model file that was run
     seen: dict[tuple[str, str], int] = {}
     for i, result in enumerate(data["results"]):
         test = result["test"]
@@ -240,4 +320,8 @@ def _remediation(category: str) -> str:
         "privacy": "Reduce memorization (regularization, differential privacy, less "
         "overfitting) and re-run the privacy attack.",
         "security": "Fix the weakness the test found and re-run it before release.",
+        "drift": "Check whether the evaluation data still represents production (drifted "
+        "features); retrain or recalibrate on current data if it does.",
+        "data": "Fix the evaluation data (size, balance, missing values, overlap with the "
+        "training data) and re-run the assessment.",
     }[category]
