@@ -238,7 +238,7 @@ def test_upload_records_the_assessment_against_the_model_digest(
         "assess", "--data", str(data), "--label", "y", "--model-file", str(model),
         "--features", "x1,x2", "--sensitive", "sex", "--no-robustness",
         "--threshold", "accuracy>=0.99", "--threshold", "roc_auc>=0.5",
-        "--upload", "--model", "credit", "--version", "2.0",
+        "--upload", "--model", "credit", "--create-model", "--version", "2.0",
         url=live_server.url, token=token,
     )  # fmt: skip
 
