@@ -18,6 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from governance.lib.api_errors import ApplicationError
+from governance.lib.inputs import bad_text
 
 SCHEMA_ID = "warden.policy/v1"
 RISK_TIERS = ("low", "medium", "high", "critical")
@@ -352,6 +353,9 @@ def policy_document_parse(text: str | bytes) -> dict[str, Any]:
         raise ApplicationError(f"the policy document is not valid YAML or JSON{where}") from None
     if not isinstance(data, dict):
         raise ApplicationError("the policy document must be a mapping (YAML) or an object (JSON)")
+    why = bad_text(data)
+    if why is not None:
+        raise ApplicationError(f"the policy document is not storable text: a string {why}")
     return data
 
 

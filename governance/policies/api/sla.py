@@ -11,13 +11,13 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.accounts.access import TeamScopedAPIView
 from governance.findings.api import FindingSerializer
 from governance.findings.models import Finding
+from governance.lib.api import SafeCursorPagination
 from governance.lib.api_errors import ApplicationError
 from governance.policies.selectors import (
     SLA_STATES,
@@ -39,7 +39,7 @@ class SlaFindingSerializer(FindingSerializer):
         return int((finding.sla_due - self.context["today"]).days)
 
 
-class DueDatePagination(CursorPagination):
+class DueDatePagination(SafeCursorPagination):
     ordering = ("sla_due", "id")
     page_size = 100
     page_size_query_param = "page_size"
