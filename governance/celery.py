@@ -28,6 +28,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Nothing uploaded is lost: runs no worker finished are handed to a worker again.
+    "requeue-stale-scan-runs": {
+        "task": "governance.ingest.tasks.scan_runs_requeue_task",
+        "schedule": 60.0,
+    },
     # Risk acceptances that expired go back to open and their gates are re-evaluated.
     "expire-exceptions": {
         "task": "governance.policies.tasks.exceptions_expire_task",

@@ -239,6 +239,23 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message whose worker died hard (acks_late) goes back to the queue once it has been
+# unacknowledged this many seconds, checked every 5 s: an import survives a killed worker
+# within a minute. Imports are idempotent, so a task still running when its message comes
+# back only costs a slot blocked on the run's row lock.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 45),
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 3,
+    "socket_timeout": 5,
+}
+# With the broker down an upload is stored and answered "queued" within seconds (the re-queue
+# sweep hands it over later), never held until a timeout or answered with an error.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+#: Seconds a run may wait queued (or run) before the sweep hands it to a worker again.
+WARDEN_REQUEUE_AFTER_SECONDS = env_int("WARDEN_REQUEUE_AFTER_SECONDS", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 840)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

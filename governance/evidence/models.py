@@ -123,6 +123,10 @@ class ScanRun(models.Model):
     #: False when the report's silence proves nothing (an SBOM, a runtime batch).
     complete = models.BooleanField(default=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    #: Times the run was handed to a worker (the upload, then each re-queue of a stale run),
+    #: and the last time: the re-queue sweep finds runs no worker finished.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -161,6 +165,12 @@ class ScanRun(models.Model):
             models.Index(fields=["team", "-created_at"], name="scanrun_team_created"),
             models.Index(fields=["model", "tool", "-created_at"], name="scanrun_model_tool"),
             models.Index(fields=["version", "category"], name="scanrun_version_category"),
+            # the re-queue sweep looks for runs stuck queued or running
+            models.Index(
+                fields=["status", "enqueued_at"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="scanrun_unfinished",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,9 @@ from scanners.modelfile import scan_path
 from scanners.modelfile.report import to_report
 
 SCAN_TYPE = "warden-modelscan"
+#: A server-side scan has no uploaded report: its run's report_sha256 is this prefix and a
+#: random suffix, so idempotency keys of real uploads stay intact.
+SERVER_SCAN_PREFIX = "artifact-scan-"
 
 
 def artifact_path(version: ModelVersion) -> Path:

@@ -18,14 +18,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from governance.accounts.models import ApiToken, Team
 from governance.evidence.models import ScanRun
 from governance.evidence.services import scan_run_create
-from governance.ingest.artifacts import SCAN_TYPE, artifact_path
+from governance.ingest.artifacts import SCAN_TYPE, SERVER_SCAN_PREFIX, artifact_path
 from governance.ingest.imports import report_nul_free, report_parse, scan_run_import
 from governance.ingest.models import ReportUpload
-from governance.ingest.tasks import artifact_scan_task, scan_import_task
+from governance.ingest.tasks import artifact_scan_task, enqueue, scan_import_task
 from governance.inventory.models import ModelVersion
 from governance.inventory.services import (
     model_get_or_create,
@@ -144,8 +145,9 @@ def report_submit(
             scan_run_import(scan_run=scan_run, report=report, nul_free=report_nul_free(data))
         else:
             ReportUpload.objects.create(scan_run=scan_run, data=data)
+            ScanRun.objects.filter(pk=scan_run.pk).update(attempts=1, enqueued_at=timezone.now())
             run_id = scan_run.pk
-            transaction.on_commit(lambda: scan_import_task.delay(run_id))
+            transaction.on_commit(lambda: enqueue(scan_import_task, run_id))
     scan_run.refresh_from_db()
     return SubmitResult(scan_run, created=True)
 
@@ -162,13 +164,13 @@ def artifact_scan_request(*, version: ModelVersion, actor: Any) -> ScanRun:
             version=version,
             scan_type=SCAN_TYPE,
             tool=SCAN_TYPE,
-            # A server scan has no uploaded report: a unique placeholder keeps idempotency
-            # keys of real uploads intact.
-            report_sha256=f"artifact-scan-{uuid.uuid4().hex}"[:64],
+            report_sha256=f"{SERVER_SCAN_PREFIX}{uuid.uuid4().hex}"[:64],
             report_name=version.artifact_uri[:255],
             created_by=actor if getattr(actor, "pk", None) else None,
             api_token=getattr(actor, "token", None),
+            attempts=1,
+            enqueued_at=timezone.now(),
         )
         run_id = run.pk
-        transaction.on_commit(lambda: artifact_scan_task.delay(run_id))
+        transaction.on_commit(lambda: enqueue(artifact_scan_task, run_id))
     return run

@@ -1,25 +1,71 @@
+"""Thin Celery tasks: ids in, a service call, the run's status out.
+
+Both imports are idempotent (the run row is locked and a run already done is left alone), so
+a retried, redelivered or re-queued message never imports twice. Transient failures of the
+database or the broker are retried with backoff; a run that still never finishes is handed to
+a worker again by the re-queue sweep (:func:`governance.ingest.recovery.scan_runs_requeue_stale`).
+"""
+
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
 
 from governance.ingest.artifacts import artifact_scan_run
 from governance.ingest.imports import scan_run_import_queued
+from governance.ingest.recovery import scan_runs_requeue_claim
+
+logger = logging.getLogger(__name__)
+
+#: Errors worth another try: the database or the network went away for a while.
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+_RETRY = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": False,
+    "max_retries": 8,
+}
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(ConnectionError, TimeoutError, OSError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def scan_import_task(self: object, scan_run_id: int) -> str:
-    """Import a queued report. Idempotent: a retried or redelivered task finds the run done."""
+@shared_task(**_RETRY)
+def scan_import_task(scan_run_id: int) -> str:
+    """Import a queued report."""
     return scan_run_import_queued(scan_run_id=scan_run_id).status
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=3)
+@shared_task(**_RETRY)
 def artifact_scan_task(scan_run_id: int) -> str:
     """Scan a model version's artifact (statically: nothing in it is loaded) and import."""
     return artifact_scan_run(scan_run_id=scan_run_id).status
+
+
+def enqueue(task: Any, scan_run_id: int) -> bool:
+    """Hand a run to a worker. With the broker down the run stays ``queued`` (its bytes are
+    stored) and the re-queue sweep hands it over once the broker is back: an upload is never
+    lost and never answered with a server error. Returns whether the broker took it."""
+    try:
+        task.delay(scan_run_id)
+    except (BrokerError, ConnectionError, OSError) as exc:
+        logger.warning(
+            "broker unavailable, scan run %s waits for the re-queue: %s", scan_run_id, exc
+        )
+        return False
+    return True
+
+
+@shared_task(acks_late=True)
+def scan_runs_requeue_task() -> list[int]:
+    """Beat, every minute: hand runs that no worker finished to a worker again."""
+    imports, artifact_scans = scan_runs_requeue_claim()
+    for run_id in imports:
+        enqueue(scan_import_task, run_id)
+    for run_id in artifact_scans:
+        enqueue(artifact_scan_task, run_id)
+    return imports + artifact_scans
