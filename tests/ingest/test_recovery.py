@@ -4,6 +4,7 @@ triage. Each runs a real Celery worker process on Redis and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -97,10 +98,8 @@ def _worker(broker: str, db_url: str, **env: str) -> subprocess.Popen[bytes]:
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     worker.wait(timeout=20)
 
 
@@ -237,7 +236,7 @@ def test_parallel_imports_never_overwrite_a_triage_decision(
             barrier.wait()
             for n in range(4):  # rescans that drop the 65 and add a few each time
                 upload(token, trivy_report([*keep, 1000 + n]), model="m", version="1")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -251,7 +250,7 @@ def test_parallel_imports_never_overwrite_a_triage_decision(
                         finding=f, actor=member, status="false_positive", reason="not ours"
                     )
                     decided.append(f.pk)
-                except Exception:  # noqa: BLE001 - already resolved: no decision taken
+                except Exception:
                     pass
         finally:
             connections.close_all()
@@ -275,6 +274,6 @@ def test_parallel_imports_never_overwrite_a_triage_decision(
     ).exists()
     # later scans that see them again keep the decision
     upload(token, trivy_report(range(80)), model="m", version="1")
-    assert set(
-        Finding.objects.filter(pk__in=decided).values_list("status", flat=True)
-    ) == {"false_positive"}
+    assert set(Finding.objects.filter(pk__in=decided).values_list("status", flat=True)) == {
+        "false_positive"
+    }
