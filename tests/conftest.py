@@ -208,3 +208,14 @@ def seed_findings(db: Any) -> Any:
         return scan_run_import(scan_run=run, report=report)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Each test starts with an empty cache: rolled-back test data reuses primary keys, and a
+    cached answer (admission) must not outlive the data it was computed from."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

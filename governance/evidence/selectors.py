@@ -48,14 +48,3 @@ def artifact_model_file_scanned(*, team_id: int, digest: str) -> bool:
         subject__kind=ScanSubject.Kind.ARTIFACT,
         subject__artifact_sha256=digest,
     ).exists()
-
-
-def versions_with_artifact(versions: QuerySet[ModelVersion], *, digest: str) -> list[ModelVersion]:
-    """The versions among ``versions`` (scoped by the caller) that carry the artifact:
-    registered with that digest, or whose scans looked at it. At most 20, oldest first."""
-    carrying = versions.filter(
-        Q(artifact_sha256=digest)
-        | Q(subjects__kind=ScanSubject.Kind.ARTIFACT, subjects__artifact_sha256=digest)
-    )
-    ids = list(carrying.values_list("id", flat=True).distinct()[:20])
-    return list(ModelVersion.objects.filter(pk__in=ids).select_related("model").order_by("id"))

@@ -80,3 +80,19 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name}@{self.version}"
+
+
+class GateStamp(models.Model):
+    """A counter per model, moved on after every committed change that can change the model's
+    gate or admission answers (a scan, a triage, an exception, a policy, a retirement). Cached
+    admission answers carry the stamps they were computed under, so any change makes them
+    stale at once, in every process. Its own row, so moving it never waits on the model row
+    an import holds."""
+
+    model = models.OneToOneField(
+        MLModel, on_delete=models.CASCADE, primary_key=True, related_name="gate_stamp"
+    )
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.model_id}: {self.value}"

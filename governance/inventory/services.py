@@ -6,10 +6,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from governance.accounts.models import Team
-from governance.inventory.models import MLModel, ModelVersion, RiskTier, Stage
+from governance.inventory.models import GateStamp, MLModel, ModelVersion, RiskTier, Stage
 from governance.lib.api_errors import ApplicationError
 
 
@@ -157,3 +157,27 @@ def model_update(*, model: MLModel, actor: Any, changes: dict[str, Any]) -> Mode
         model.save()
         after = {f: getattr(model, f) for f in LEAD_FIELDS}
     return ModelChange(model=model, before=before, after=after)
+
+
+def gate_stamps_bump(*, model_ids: list[int] | None = None, team_id: int | None = None) -> None:
+    """Move on the gate stamp of ``model_ids`` (or of every model of ``team_id``, or of every
+    model when both are None: an organization-wide policy), in the caller's transaction, as
+    its last write: the stamp commits with the change it stands for, and its row lock is held
+    only until that commit."""
+    if model_ids is None:
+        models = (
+            MLModel.objects.all() if team_id is None else MLModel.objects.filter(team_id=team_id)
+        )
+        model_ids = list(models.values_list("id", flat=True))
+    ids = sorted(set(model_ids))
+    table = connection.ops.quote_name(GateStamp._meta.db_table)
+    with connection.cursor() as cursor:
+        # One statement per 1,000 models, on PostgreSQL and SQLite alike (an upsert).
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            cursor.execute(
+                f"INSERT INTO {table} (model_id, value) VALUES "  # noqa: S608 - fixed SQL
+                + ", ".join(["(%s, 1)"] * len(chunk))
+                + f" ON CONFLICT (model_id) DO UPDATE SET value = {table}.value + 1",
+                chunk,
+            )

@@ -28,7 +28,7 @@ from governance.findings.services import (
     findings_sla_due_set,
 )
 from governance.inventory.models import MLModel
-from governance.inventory.services import model_update
+from governance.inventory.services import gate_stamps_bump, model_update
 from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
 from governance.policies.models import PolicyEvent, RiskException, RiskPolicy, RiskPolicyRevision
@@ -102,6 +102,8 @@ def sla_apply(*, model_ids: list[int], days: dict[str, int | None]) -> None:
 def _write_revision(
     *, policy: RiskPolicy, action: str, actor: Any, change_note: str, kind: str, message: str
 ) -> None:
+    # Any policy change can change the verdict of every model it may govern.
+    gate_stamps_bump(team_id=policy.team_id)  # team None: an organization default, every team
     RiskPolicyRevision.objects.create(
         policy=policy,
         number=policy.revision,
@@ -257,6 +259,7 @@ def model_governance_update(*, model: MLModel, actor: Any, changes: dict[str, An
         model = change.model
         if not change.governance_changed:
             return model
+        gate_stamps_bump(model_ids=[model.pk])
         days_after = sla_days_for_model(model)
         if days_after != days_before:
             sla_apply(model_ids=[model.pk], days=days_after)
@@ -428,6 +431,7 @@ def exception_approve(*, exception: RiskException, actor: Any, reason: str = "")
             f"{exception.justification}",
             require=ACTIVE_STATUSES,
         )
+    gate_stamps_bump(model_ids=[exception.model_id])  # a waived rule changes the verdict
     exception.status = RiskException.Status.APPROVED
     exception.decided_by = actor
     exception.decided_at = now
@@ -517,6 +521,7 @@ def exceptions_expire(*, now: datetime | None = None) -> list[int]:
         )
         PolicyEvent.objects.bulk_create(events)
         model_ids = sorted({e.model_id for e in due})
+        gate_stamps_bump(model_ids=model_ids)
         expired_ids = [e.pk for e in due]
         transaction.on_commit(
             lambda: exceptions_expired_notify_task.delay(expired_ids, list(reopened))

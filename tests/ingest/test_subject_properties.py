@@ -20,7 +20,7 @@ from governance.findings.models import Finding
 from governance.findings.services import finding_triage
 from governance.ingest.services import report_submit
 from governance.inventory.models import MLModel
-from governance.policies.api.admission import ArtifactAdmissionApi
+from governance.policies.admission import admission_for_version
 from governance.policies.gate import gate_evaluate
 from tests.reportgen import grype_report, trivy_report
 
@@ -199,6 +199,6 @@ def test_findings_gate_and_admission_follow_the_scan_history(
             assert (verdict == "fail") == world.gate_fails(label), (label, history)
             digest = hashlib.sha256(_artifact(label)).hexdigest()
             if version.artifact_sha256 == digest:
-                allowed = ArtifactAdmissionApi._admit(version, digest)["allowed"]
+                allowed = admission_for_version(version, digest)["allowed"]
                 expected = label in world.model_scanned and not world.gate_fails(label)
                 assert allowed == expected, (label, history)

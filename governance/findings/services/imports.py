@@ -41,6 +41,7 @@ from governance.findings.models import (
 from governance.findings.sla import sla_due
 from governance.findings.upsert import Sighting, findings_upsert
 from governance.inventory.models import MLModel
+from governance.inventory.services import gate_stamps_bump
 from scanners.fingerprint import normalize_package
 from scanners.parsers._modelfile_common import NOT_SCANNED
 
@@ -142,6 +143,7 @@ def findings_import_apply(
                 for pk, status in resolved
             ]
         FindingEvent.objects.bulk_create(events, batch_size=2000)
+        gate_stamps_bump(model_ids=[model.pk])
     return ImportCounts(
         total=counts["total"],
         new=counts["new"],

@@ -20,7 +20,7 @@ from governance.findings.models import (
     Status,
 )
 from governance.inventory.models import ModelVersion
-from governance.inventory.services import version_retired_set
+from governance.inventory.services import gate_stamps_bump, version_retired_set
 from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
 
@@ -50,6 +50,7 @@ def finding_status_set(
             reason=reason[:10000],
             **actor_fields(actor),
         )
+        gate_stamps_bump(model_ids=[finding.model_id])
     return finding
 
 
@@ -64,6 +65,11 @@ def findings_reopen(*, reasons: dict[int, str], from_status: str) -> list[int]:
         )
         now = timezone.now()
         Finding.objects.filter(pk__in=ids).update(status=Status.OPEN, updated_at=now)
+        gate_stamps_bump(
+            model_ids=list(
+                Finding.objects.filter(pk__in=ids).values_list("model_id", flat=True).distinct()
+            )
+        )
         FindingEvent.objects.bulk_create(
             FindingEvent(
                 finding_id=pk,
@@ -92,6 +98,7 @@ def findings_sla_due_set(*, model_ids: list[int], days: dict[str, int | None]) -
             Finding.objects.filter(
                 model_id__in=chunk, severity=severity, status__in=ACTIVE_STATUSES
             ).update(sla_due=due)
+        gate_stamps_bump(model_ids=chunk)
 
 
 def version_retire(*, version: ModelVersion, actor: Any) -> int:
@@ -150,4 +157,5 @@ def version_retire(*, version: ModelVersion, actor: Any) -> int:
             )
             for pk, status in resolved
         )
+        gate_stamps_bump(model_ids=[version.model_id])
     return len(ids)

@@ -17,6 +17,7 @@ from governance.findings.models import (
     FindingOccurrence,
     Status,
 )
+from governance.inventory.services import gate_stamps_bump
 from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
 
@@ -65,6 +66,7 @@ def finding_triage(*, finding: Finding, actor: Any, status: str, reason: str = "
         reason=reason,
         **actor_fields(actor),
     )
+    gate_stamps_bump(model_ids=[finding.model_id])
     return finding
 
 

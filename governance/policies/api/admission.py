@@ -14,12 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.accounts.access import TeamScopedAPIView
-from governance.evidence.selectors import artifact_model_file_scanned, versions_with_artifact
 from governance.inventory.models import ModelVersion
 from governance.lib.api_errors import ApplicationError
-from governance.policies.gate import VERDICT_RANK, gate_evaluate
-
-# --- admission -------------------------------------------------------------------------------
+from governance.policies.admission import admission_decide
 
 _HEX = set("0123456789abcdef")
 
@@ -44,8 +41,8 @@ class ArtifactAdmissionApi(TeamScopedAPIView):
         digest = sha256.lower()
         if len(digest) != 64 or not set(digest) <= _HEX:
             raise ApplicationError("sha256 must be 64 hex characters")
-        versions = versions_with_artifact(self.get_queryset(), digest=digest)
-        if not versions:
+        answer = admission_decide(self.get_queryset(), digest=digest)
+        if answer is None:
             return Response(
                 {"allowed": False, "model": None, "version": None, "verdict": None,
                  "reasons": [{"rule": "unknown-artifact", "verdict": "fail",
@@ -55,40 +52,4 @@ class ArtifactAdmissionApi(TeamScopedAPIView):
                  "error": "unknown artifact", "detail": {}},
                 status=status.HTTP_404_NOT_FOUND,
             )  # fmt: skip
-        answers = [self._admit(version, digest) for version in versions]
-        # Fail closed: the artifact is admitted only if every version carrying it is.
-        worst = max(answers, key=lambda a: (not a["allowed"], VERDICT_RANK[a["verdict"]]))
-        return Response({**worst, "allowed": all(a["allowed"] for a in answers), "sha256": digest})
-
-    @staticmethod
-    def _admit(version: ModelVersion, digest: str) -> dict[str, Any]:
-        model = version.model
-        scanned = artifact_model_file_scanned(team_id=model.team_id, digest=digest)
-        result = gate_evaluate(model, version)
-        reasons = result.to_dict()["reasons"]
-        blockers = []
-        if not scanned:
-            blockers.append({
-                "rule": "never-scanned", "verdict": "fail",
-                "message": f"no completed model-file scan of artifact {digest[:12]}… "
-                f"({model.name}@{version.version}); dependency and other scans do not count",
-                "fix": "scan the artifact (warden scan FILE --upload --artifact FILE) and "
-                "upload the result",
-                "findings": [],
-            })  # fmt: skip
-        if version.retired_at is not None:
-            blockers.append({
-                "rule": "version-retired", "verdict": "fail",
-                "message": f"{model.name}@{version.version} was retired on "
-                f"{version.retired_at:%Y-%m-%d}",
-                "fix": "deploy a live version", "findings": [],
-            })  # fmt: skip
-        verdict = "fail" if blockers else result.verdict
-        return {
-            "allowed": verdict != "fail",
-            "model": model.name,
-            "version": version.version,
-            "verdict": verdict,
-            "reasons": blockers + reasons,
-            "policy": result.policy,
-        }
+        return Response(answer)
