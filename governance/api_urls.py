@@ -6,6 +6,7 @@ from governance.ingest.api import ScanViewSet, VersionScanApi
 from governance.inventory.api import ModelViewSet
 from governance.metrics.api import SlaMetricsApi
 from governance.policies import api as policies_api
+from governance.runtime.api import DeploymentViewSet
 
 app_name = "api"
 
@@ -14,6 +15,7 @@ router.register("scans", ScanViewSet, basename="scan")
 router.register("models", ModelViewSet, basename="model")
 router.register("findings", FindingViewSet, basename="finding")
 router.register("exceptions", policies_api.ExceptionViewSet, basename="exception")
+router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [
     # Governance (policies app): policies as code, SLA clocks, artifact admission.

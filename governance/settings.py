@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "governance.inventory",
     "governance.evidence",
     "governance.ingest",
+    "governance.runtime",
     "governance.findings",
     "governance.policies",
     "governance.metrics",

@@ -3,6 +3,7 @@
     warden upload REPORT --model M [--create-model] [--version V] [--target T]
                   [--artifact FILE | --sha256 H] [--wait] [--fail-on-gate]
     warden gate --model M [--version V]
+    warden deploy --model M --version V --environment E [--endpoint S] [--fail-on-refused]
     warden scan PATH... --upload --model M [--version V]
     warden assess --data eval.csv --label y --prediction yhat [--sensitive sex] [--upload ...]
 
@@ -271,6 +272,36 @@ def _upload_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fail-on-gate", action="store_true", help="exit 1 when the gate fails")
 
 
+def cmd_deploy(api: Api, args: argparse.Namespace) -> int:
+    """Record a deployment; print where it runs and what admission says of its artifact."""
+    sha = args.sha256 or (_sha256_file(args.artifact) if args.artifact else "")
+    body = json.dumps(
+        {
+            "model": args.model,
+            "version": args.version,
+            "environment": args.environment,
+            "endpoint": args.endpoint,
+            "artifact_sha256": sha,
+            "pipeline_url": args.pipeline_url or _pipeline_url(),
+        }
+    ).encode()
+    _, result = api.request("POST", "/api/v1/deployments/", body, "application/json")
+    where = result.get("environment", "") + (
+        f"/{result['endpoint']}" if result.get("endpoint") else ""
+    )
+    print(
+        f"deployment {result.get('id')}: {result.get('model')}@{result.get('version')} in {where}"
+    )
+    admission = result.get("admission")
+    if admission is None:
+        print("admission: unknown (no artifact digest for this version)")
+        return 1 if args.fail_on_refused else 0
+    print(f"admission: {'allowed' if admission.get('allowed') else 'REFUSED'}")
+    for reason in admission.get("reasons", []):
+        print(f"  [{reason.get('verdict')}] {reason.get('rule')}: {reason.get('message')}")
+    return 1 if args.fail_on_refused and not admission.get("allowed") else 0
+
+
 def build_parser() -> _Parser:
     p = _Parser(prog="warden", description="Warden CI client (WARDEN_URL, WARDEN_TOKEN)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -281,6 +312,19 @@ def build_parser() -> _Parser:
     gate = sub.add_parser("gate", help="read the gate verdict")
     gate.add_argument("--model", required=True)
     gate.add_argument("--version", default="")
+    deploy = sub.add_parser("deploy", help="record that a version runs in an environment")
+    deploy.add_argument("--model", required=True)
+    deploy.add_argument("--version", required=True)
+    deploy.add_argument("--environment", required=True, help="e.g. prod-eu")
+    deploy.add_argument("--endpoint", default="", help="service or endpoint name")
+    deploy.add_argument("--sha256", default="", help="the deployed artifact's sha256")
+    deploy.add_argument("--artifact", help="the deployed artifact file: its sha256 is sent")
+    deploy.add_argument("--pipeline-url", default="")
+    deploy.add_argument(
+        "--fail-on-refused",
+        action="store_true",
+        help="exit 1 when admission refuses the deployed artifact",
+    )
     scan = sub.add_parser("scan", help="scan model files with Warden's scanner (never loads them)")
     scan.add_argument("paths", nargs="+")
     scan.add_argument("--upload", action="store_true", help="upload the result to Warden")
@@ -324,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_upload(api, args)
         if args.command == "gate":
             return cmd_gate(api, args)
+        if args.command == "deploy":
+            return cmd_deploy(api, args)
         return cmd_scan(api, args)
     except ClientError as exc:
         sys.stderr.write(f"warden: {exc}\n")

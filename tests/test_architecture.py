@@ -24,6 +24,7 @@ LAYERS = (
     "policies",  # policies, SLA, exceptions, gate, admission, who hears what
     "metrics",  # dashboards, rollups
     "ingest",  # the import pipeline on top of evidence, findings, inventory
+    "runtime",  # post-deployment: deployments, runtime events, alert rules
     "web",  # pages that compose everything
 )
 #: Project-level modules wire the apps together and may import any of them.

@@ -47,7 +47,13 @@ def beta_world(
     (tmp_path / "weights.bin").write_bytes(b"\x00" * 64)
     run.version.artifact_uri = str(tmp_path / "weights.bin")
     run.version.save()
+    from governance.runtime.services import deployment_create
+
+    deployment, _, _ = deployment_create(
+        model=run.model, version=run.version, environment="prod", actor=OPERATOR
+    )
     return {
+        "deployment": deployment,
         "model": run.model,
         "run": run,
         "finding": finding,
@@ -90,6 +96,8 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/sla/metrics/?team=beta", None),
     ("get", "/api/v1/sla/metrics/?team=beta&model={model_name}", None),
     ("get", "/api/v1/artifacts/{digest}/admission", None),
+    ("get", "/api/v1/deployments/{deployment}/", None),
+    ("delete", "/api/v1/deployments/{deployment}/", None),
 ]
 
 LIST_ROUTES = [
@@ -99,6 +107,7 @@ LIST_ROUTES = [
     "/api/v1/policies/",
     "/api/v1/exceptions/",
     "/api/v1/sla/",
+    "/api/v1/deployments/",
 ]
 
 
@@ -111,6 +120,7 @@ def _url(template: str, world: dict[str, Any]) -> str:
         policy=world["policy"].pk,
         exception=world["exception"].pk,
         digest=world["digest"],
+        deployment=world["deployment"].pk,
         version="1.0",
     )
 

@@ -96,3 +96,46 @@ class GateStamp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id}: {self.value}"
+
+
+class Deployment(models.Model):
+    """A model version running somewhere: an environment (``prod-eu``) and, optionally, the
+    service or endpoint that serves it. Active from ``since`` until ``until`` (null: still
+    running). Recorded by CI (``warden deploy``), the API, or a registry hook."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="deployments")
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="deployments")
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="deployments")
+    environment = models.CharField(max_length=60)
+    endpoint = models.CharField(max_length=300, blank=True)
+    #: The bytes that were deployed (the version's artifact unless the caller said otherwise).
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    since = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+    #: Who deployed: a person, a token ("token:ci"), a pipeline URL, a registry hook.
+    deployed_by = models.CharField(max_length=150, blank=True)
+    pipeline_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-since", "-id"]
+        constraints = [
+            # One running deployment per environment and endpoint of a model.
+            models.UniqueConstraint(
+                fields=["model", "environment", "endpoint"],
+                condition=models.Q(until__isnull=True),
+                name="deployment_one_active",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "until"], name="deployment_team_active"),
+            models.Index(fields=["version", "until"], name="deployment_version_active"),
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.environment}/{self.endpoint}" if self.endpoint else self.environment
+        return f"{self.model_id}@{self.version_id} in {where}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.until is None

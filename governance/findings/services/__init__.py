@@ -11,6 +11,7 @@ from governance.findings.services.lifecycle import (
     finding_status_set,
     findings_reopen,
     findings_sla_due_set,
+    subjects_close,
     version_retire,
 )
 from governance.findings.services.triage import (
@@ -30,5 +31,6 @@ __all__ = [
     "findings_import_apply",
     "findings_reopen",
     "findings_sla_due_set",
+    "subjects_close",
     "version_retire",
 ]

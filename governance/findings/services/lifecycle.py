@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import DateField, Exists, F, OuterRef, Q, Value
+from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -123,6 +123,24 @@ def version_retire(*, version: ModelVersion, actor: Any) -> int:
         subjects = ScanSubject.objects.filter(version=version).exclude(
             kind=ScanSubject.Kind.ARTIFACT, artifact_sha256__in=live_digests
         )
+        return subjects_close(
+            subjects=subjects,
+            model_id=version.model_id,
+            reason=f"version retired: {version.model.name}@{version.version}",
+            actor=actor,
+            now=now,
+        )
+
+
+def subjects_close(
+    *, subjects: QuerySet[ScanSubject], model_id: int, reason: str, actor: Any, now: Any = None
+) -> int:
+    """Close every active occurrence in ``subjects`` as retired (a version retired, a
+    deployment ended: the thing they were seen in is gone, which is not a remediation); a
+    finding seen nowhere else is resolved with ``reason`` and resolution ``retired``. Returns
+    the number of findings resolved."""
+    now = now or timezone.now()
+    with transaction.atomic():
         FindingOccurrence.objects.filter(
             subject__in=subjects, state=FindingOccurrence.State.ACTIVE
         ).update(state=FindingOccurrence.State.RETIRED, closed_at=now)
@@ -152,10 +170,10 @@ def version_retire(*, version: ModelVersion, actor: Any) -> int:
                 kind=FindingEvent.Kind.STATUS,
                 from_value=status,
                 to_value=Status.RESOLVED,
-                reason=f"version retired: {version.model.name}@{version.version}",
+                reason=reason[:10000],
                 **who,
             )
             for pk, status in resolved
         )
-        gate_stamps_bump(model_ids=[version.model_id])
+        gate_stamps_bump(model_ids=[model_id])
     return len(ids)

@@ -1,0 +1,131 @@
+"""``/api/v1/deployments/``: what runs where. CI records a deployment (``warden deploy``), a
+model server's environment is checked against admission, and ending it closes what was seen
+in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from governance.accounts.access import ReadOrMemberWrite, TeamScopedViewSetMixin
+from governance.accounts.selectors import has_role, team_for_request
+from governance.inventory.models import Deployment, MLModel
+from governance.inventory.selectors import model_lookup
+from governance.lib.api_errors import ApplicationError
+from governance.runtime.services import deployment_create, deployment_end
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    team = serializers.CharField(source="team.slug")
+    model = serializers.CharField(source="model.name")
+    version = serializers.CharField(source="version.version")
+    active = serializers.BooleanField(source="is_active")
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id", "team", "model", "model_id", "version", "environment", "endpoint",
+            "artifact_sha256", "since", "until", "active", "deployed_by", "pipeline_url",
+        ]  # fmt: skip
+
+
+class DeploymentInputSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=200, help_text="model id or name")
+    version = serializers.CharField(max_length=100)
+    environment = serializers.CharField(max_length=60, help_text="e.g. prod-eu")
+    endpoint = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="",
+        help_text="service or endpoint name, when one environment runs several",
+    )  # fmt: skip
+    artifact_sha256 = serializers.RegexField(
+        r"^[0-9a-f]{64}$", required=False, allow_blank=True, default="",
+        help_text="the deployed bytes (default: the version's registered artifact)",
+    )  # fmt: skip
+    pipeline_url = serializers.URLField(
+        max_length=1000, required=False, allow_blank=True, default=""
+    )
+    team = serializers.SlugField(required=False, allow_blank=True, default="")
+
+
+class DeploymentViewSet(
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Deployments of your teams' models. ``DELETE`` ends one (it stays in the history)."""
+
+    serializer_class = DeploymentSerializer
+    permission_classes = [IsAuthenticated, ReadOrMemberWrite]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def base_queryset(self) -> QuerySet[Any]:
+        return Deployment.objects.select_related("team", "model", "version")
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        p = self.request.query_params
+        if p.get("model"):
+            m = p["model"]
+            queryset = (
+                queryset.filter(model_id=int(m))
+                if m.isdigit()
+                else queryset.filter(model__name__iexact=m)
+            )
+        if p.get("environment"):
+            queryset = queryset.filter(environment=p["environment"])
+        if p.get("active") in ("1", "true", "yes"):
+            queryset = queryset.filter(until__isnull=True)
+        return queryset
+
+    @extend_schema(
+        request=DeploymentInputSerializer,
+        responses={201: dict, 200: dict},
+        parameters=[OpenApiParameter("model", str), OpenApiParameter("environment", str)],
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Record that a version runs in an environment; the answer carries the admission
+        verdict for its artifact (a refused artifact is a critical finding of the model)."""
+        form = DeploymentInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        team = team_for_request(request.user, data["team"])
+        if not has_role(request.user, team.pk, "member"):
+            raise ApplicationError(
+                "recording a deployment needs a write-scoped token or a member role",
+                status_code=403,
+            )
+        model = model_lookup(MLModel.objects.filter(team=team), data["model"])
+        version = model.versions.filter(version=data["version"]).first()
+        if version is None:
+            raise Http404(
+                f"{model.name} has no version {data['version']!r}: upload its scans first"
+            )
+        deployment, admission, created = deployment_create(
+            model=model,
+            version=version,
+            environment=data["environment"],
+            endpoint=data["endpoint"],
+            artifact_sha256=data["artifact_sha256"],
+            pipeline_url=data["pipeline_url"],
+            actor=request.user,
+        )
+        body = {
+            **DeploymentSerializer(self.get_queryset().get(pk=deployment.pk)).data,
+            "admission": admission,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={200: DeploymentSerializer})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """End a deployment: it stops counting as running, and the findings seen only in it
+        close (not as remediations)."""
+        deployment = self.get_object()
+        deployment_end(deployment=deployment, actor=request.user)
+        return Response(DeploymentSerializer(self.get_queryset().get(pk=deployment.pk)).data)
