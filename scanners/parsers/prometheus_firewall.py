@@ -36,6 +36,8 @@ from scanners.parsers._assessment_common import runtime_fingerprint, runtime_tax
 from scanners.parsers._fields import Fields
 
 SCAN_TYPE = "prometheus-firewall"
+#: A text format: a line that starts with "{" is not broken JSON.
+OWN_JSON_ERRORS = True
 CATEGORY = "runtime"
 DESCRIPTION = "AI firewall Prometheus metrics (*_rule_evaluated_total{flagged,rule,...})"
 

@@ -335,9 +335,9 @@ def test_type_errors_name_the_path(data: bytes, message: str) -> None:
 
 
 def test_undecodable_bytes_are_a_report_error() -> None:
-    with pytest.raises(ReportError, match=r"^trivy: not valid JSON \("):
+    with pytest.raises(ReportError, match=r"^trivy: not valid JSON at line 1 column 34 \("):
         scanners.parse(b'{"SchemaVersion": 2, "Results": [', scan_type="trivy")
-    with pytest.raises(ReportError, match=r"^trivy: not valid UTF-8 \("):
+    with pytest.raises(ReportError, match=r"^trivy: not valid UTF-8 at line 1 column 39 \("):
         scanners.parse(b'{"SchemaVersion": 2, "ArtifactName": "\xff"}', scan_type="trivy")
 
 
