@@ -95,7 +95,7 @@ def position(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def utf8_problem(data: bytes) -> str:
-    """"" when ``data`` is valid UTF-8, else where it is not, in the user's terms."""
+    """ "" when ``data`` is valid UTF-8, else where it is not, in the user's terms."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -364,6 +364,12 @@ def merge(into: NormalizedFinding, other: NormalizedFinding) -> None:
             setattr(into, name, getattr(other, name))
     if into.line is None and other.line is not None:
         into.line = other.line
+    # A problem anywhere is a problem: an active occurrence outweighs a suppressed one.
+    if into.state and not other.state:
+        into.state, into.justification = "", ""
+    elif into.state and other.state and not into.justification:
+        into.justification = other.justification
+    into.reachable = either_reachable(into.reachable, other.reachable)
     locs = into.evidence.get("locations")
     more = other.evidence.get("locations")
     if isinstance(more, list) and more:
@@ -373,6 +379,16 @@ def merge(into: NormalizedFinding, other: NormalizedFinding) -> None:
     into.evidence["occurrences"] = int(into.evidence.get("occurrences", 1)) + int(
         other.evidence.get("occurrences", 1)
     )
+
+
+def either_reachable(a: bool | None, b: bool | None) -> bool | None:
+    """Reachability of two occurrences of one finding: called if either is, unknown if
+    either is unknown, else not called."""
+    if a is True or b is True:
+        return True
+    if a is None or b is None:
+        return None
+    return False
 
 
 class Collector:

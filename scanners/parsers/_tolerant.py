@@ -77,9 +77,13 @@ def _at(where: str, key: str | int) -> str:
 
 @cache
 def _plan(cls: type[Any]) -> tuple[tuple[str, str, Any, bool], ...]:
+    """``(JSON name, attribute, type, strict)`` per field. Strict: required, or named in the
+    struct's ``STRICT`` class variable (the core of a report, such as Grype's ``matches``:
+    optional in the common shape, but a report where it is not an array cannot be read)."""
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
-    return tuple((f.encode_name, f.name, f.type, f.required) for f in info.fields)
+    core: frozenset[str] = getattr(cls, "STRICT", frozenset())
+    return tuple((f.encode_name, f.name, f.type, f.required or f.name in core) for f in info.fields)
 
 
 def _want(t: Any) -> str:
@@ -126,7 +130,8 @@ def _value(value: Any, t: Any, where: str, notes: Notes) -> Any:
         return _struct(value, t.cls, where, notes)
     if isinstance(t, mi.ListType):
         if isinstance(value, dict) and isinstance(t.item_type, mi.StructType):
-            value = [value]  # one object where a list of them is expected (older Grype)
+            notes.add(where, "an object where an array is expected; read as a one-element array")
+            value = [value]
         if not isinstance(value, list):
             raise _Mismatch(where, f"expected an array, got {kind(value)}")
         return _items(value, t.item_type, where, notes)
@@ -214,7 +219,7 @@ def _struct(value: dict[str, Any], cls: type[T], where: str, notes: Notes) -> T:
     kwargs: dict[str, Any] = {}
     for encode_name, name, t, required in _plan(cls):
         if encode_name not in value:
-            if required:
+            if required and name not in getattr(cls, "STRICT", ()):
                 raise _Mismatch(where, f'missing "{encode_name}"', strict=True)
             continue
         try:

@@ -17,6 +17,7 @@ Results[0].Vulnerabilities[3]: expected an object, got a number``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
 import msgspec
@@ -84,6 +85,7 @@ def decode_tolerant(
     decoder: msgspec.json.Decoder[T],
     cls: type[T],
     notes: _tolerant.Notes,
+    tree: Callable[[], object] | None = None,
 ) -> T:
     """``data`` decoded by ``decoder`` (the fast path, the common shape); when a value does
     not fit its declared type, decoded again with orjson and fitted field by field, the
@@ -96,7 +98,7 @@ def decode_tolerant(
         not_json(fmt, data)
     except RecursionError:
         fail(fmt, "", f"the JSON is nested more than {MAX_DEPTH} levels deep")
-    return _tolerant.convert(fmt, _loads(fmt, data), cls, notes)
+    return _tolerant.convert(fmt, _loads(fmt, data, tree), cls, notes)
 
 
 def decode_list_tolerant(
@@ -105,6 +107,7 @@ def decode_list_tolerant(
     decoder: msgspec.json.Decoder[list[T]],
     cls: type[T],
     notes: _tolerant.Notes,
+    tree: Callable[[], object] | None = None,
 ) -> list[T]:
     """:func:`decode_tolerant` for a document that is a JSON array of ``cls``."""
     try:
@@ -115,10 +118,17 @@ def decode_list_tolerant(
         not_json(fmt, data)
     except RecursionError:
         fail(fmt, "", f"the JSON is nested more than {MAX_DEPTH} levels deep")
-    return _tolerant.convert_list(fmt, _loads(fmt, data), cls, notes)
+    return _tolerant.convert_list(fmt, _loads(fmt, data, tree), cls, notes)
 
 
-def _loads(fmt: str, data: bytes) -> object:
+def _loads(fmt: str, data: bytes, tree: Callable[[], object] | None) -> object:
+    """The decoded document: ``tree()`` when given (the Document's own, decoded at most
+    once), else orjson's."""
+    if tree is not None:
+        value = tree()
+        if value is not None:
+            return value
+        not_json(fmt, data)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
