@@ -26,13 +26,10 @@ import msgspec
 import msgspec.inspect as mi
 import orjson
 
-from scanners.parsers._fields import as_number, fail, kind
+from scanners.parsers._fields import Notes, as_number, fail, kind
 
 T = TypeVar("T")
-
-#: Most notices kept per report; the rest are counted.
-MAX_NOTES = 20
-
+__all__ = ["Notes", "convert", "convert_list"]
 
 class _Mismatch(Exception):
     """A value that does not fit. ``strict``: the report cannot be read past it (a record
@@ -44,29 +41,6 @@ class _Mismatch(Exception):
         self.where = where
         self.message = message
         self.strict = strict
-
-
-class Notes:
-    """Notices of one report: the first :data:`MAX_NOTES` in full, the rest counted."""
-
-    __slots__ = ("fmt", "lines", "more")
-
-    def __init__(self, fmt: str) -> None:
-        self.fmt = fmt
-        self.lines: list[str] = []
-        self.more = 0
-
-    def add(self, where: str, message: str) -> None:
-        if len(self.lines) < MAX_NOTES:
-            text = f"{self.fmt}: {where}: {message}" if where else f"{self.fmt}: {message}"
-            self.lines.append(" ".join(text.splitlines()))
-        else:
-            self.more += 1
-
-    def all(self) -> list[str]:
-        if self.more:
-            return [*self.lines, f"{self.fmt}: {self.more} more fields were left out"]
-        return list(self.lines)
 
 
 def _at(where: str, key: str | int) -> str:
