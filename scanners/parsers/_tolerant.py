@@ -31,6 +31,7 @@ from scanners.parsers._fields import Notes, as_number, fail, kind
 T = TypeVar("T")
 __all__ = ["Notes", "convert", "convert_list"]
 
+
 class _Mismatch(Exception):
     """A value that does not fit. ``strict``: the report cannot be read past it (a record
     that is not one, a required field missing); otherwise the nearest optional field that

@@ -17,9 +17,10 @@
 Image scans produce tens of thousands of matches with large artifact records (CPEs, licenses,
 upstreams, metadata), so like Trivy this parser decodes with typed msgspec structs that keep
 only the fields below (:mod:`scanners.parsers._typed`), and :func:`parse_direct` recognizes a
-report from its bytes. A value of an unexpected type in an optional field is left out with a notice in
-``Report.warnings`` (:mod:`scanners.parsers._tolerant`); a match that is not an object, or
-without a vulnerability id or package name, is a :class:`ReportError` naming its path.
+report from its bytes. A value of an unexpected type in an optional field is left out with a
+notice in ``Report.warnings`` (:mod:`scanners.parsers._tolerant`); a match that is not an
+object, or without a vulnerability id or package name, is a :class:`ReportError` naming its
+path.
 """
 
 from __future__ import annotations

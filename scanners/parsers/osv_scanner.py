@@ -24,9 +24,8 @@ ranges of this package.
 
 from __future__ import annotations
 
-from typing import Any
-
 import posixpath
+from typing import Any
 
 from scanners.document import Document
 from scanners.findings import NormalizedFinding, Report

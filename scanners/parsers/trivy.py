@@ -41,7 +41,7 @@ import orjson
 
 from scanners import fingerprint
 from scanners.document import Document
-from scanners.findings import NormalizedFinding, Report
+from scanners.findings import NormalizedFinding, Report, ReportError
 from scanners.parsers import _tolerant, _typed
 from scanners.parsers._kit import (
     MAX_DESCRIPTION,
@@ -469,7 +469,7 @@ def _decode_finding(
         tree = orjson.loads(bytes(raw))
         try:
             return _tolerant.convert(SCAN_TYPE, tree, decoder[1], notes)
-        except Exception as exc:  # noqa: BLE001 - any shape that does not fit: note, skip
+        except ReportError as exc:  # a shape that does not fit at all: note, skip
             notes.add(where, f"{' '.join(str(exc).split())[:200]}; skipped")
             return None
 
