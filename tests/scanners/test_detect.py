@@ -42,8 +42,12 @@ BY_FOLDER: dict[str, str] = {
     "warden-runtime": "warden-runtime",
 }
 #: files whose scan type is not their folder's: SARIF written by a tool with its own JSON format,
-#: pip-audit's CycloneDX output
+#: pip-audit's CycloneDX output, garak's hitlogs (each garak file family has its scan type)
 BY_FILE: dict[str, str] = {
+    "garak/many_hits.hitlog.jsonl": "garak-hitlog",
+    "garak/no_hits.hitlog.jsonl": "garak-hitlog",
+    "garak/one_hit.hitlog.jsonl": "garak-hitlog",
+    "garak/varied_scores.hitlog.jsonl": "garak-hitlog",
     "bandit/insecure_app.sarif": "sarif",
     "modelaudit/malicious_os_system.sarif": "sarif",
     "modelaudit/malicious_torch_model.sarif": "sarif",
