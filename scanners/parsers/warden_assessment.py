@@ -161,6 +161,8 @@ def parse(doc: Document) -> Report:
     )
     if "metadata" in data:
         report.metadata["metadata"] = trim(data["metadata"], limit=2000)
+    # What was assessed: the evaluation dataset, when the document names it.
+    report.target = str(data.get("dataset") or "")[:500]
     seen: dict[tuple[str, str], int] = {}
     for i, result in enumerate(data["results"]):
         test = result["test"]
