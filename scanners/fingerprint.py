@@ -80,6 +80,18 @@ _ECOSYSTEM_SYNONYMS = {
     "opensuse.leap": "rpm",
     "opensuse.tumbleweed": "rpm",
     "suse linux enterprise server": "rpm",
+    # Snyk package managers, Dependabot and GitLab ecosystems, Syft package types
+    "gomodules": "go",
+    "golangdep": "go",
+    "govendor": "go",
+    "setuptools": "pypi",
+    "paket": "nuget",
+    "erlang": "hex",
+    "dart": "pub",
+    "gradle-lockfile": "maven",
+    "python-package": "pypi",
+    "npm-package": "npm",
+    "dpkg": "deb",
 }
 
 

@@ -190,6 +190,44 @@ def osv_ecosystem(name: str) -> str:
     return fingerprint.normalize_ecosystem(name.split(":", 1)[0])
 
 
+#: Lockfile / manifest names -> the ecosystem of the packages a result names there.
+_LOCKFILE_ECOSYSTEM: tuple[tuple[str, str], ...] = (
+    ("requirements", "pypi"),
+    ("pipfile", "pypi"),
+    ("poetry.lock", "pypi"),
+    ("uv.lock", "pypi"),
+    ("pdm.lock", "pypi"),
+    ("pyproject.toml", "pypi"),
+    ("site-packages", "pypi"),
+    ("dist-packages", "pypi"),
+    ("package-lock.json", "npm"),
+    ("npm-shrinkwrap.json", "npm"),
+    ("yarn.lock", "npm"),
+    ("pnpm-lock.yaml", "npm"),
+    ("node_modules", "npm"),
+    ("package.json", "npm"),
+    ("go.mod", "go"),
+    ("go.sum", "go"),
+    ("cargo.lock", "cargo"),
+    ("gemfile.lock", "gem"),
+    ("composer.lock", "composer"),
+    ("pom.xml", "maven"),
+    ("gradle.lockfile", "maven"),
+    (".jar", "maven"),
+    ("packages.lock.json", "nuget"),
+    (".deps.json", "nuget"),
+)
+
+
+def ecosystem_from_path(path: str) -> str:
+    """The ecosystem a lockfile or install path implies (``poetry.lock`` -> ``pypi``)."""
+    lowered = path.lower()
+    for needle, eco in _LOCKFILE_ECOSYSTEM:
+        if needle in lowered:
+            return eco
+    return ""
+
+
 class Purl:
     """The parts of a package URL that identify a package (``pkg:type/ns/name@version``)."""
 

@@ -30,33 +30,6 @@ from urllib.parse import unquote
 from scanners.parsers._kit import cut
 
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
-#: Lockfile / manifest names -> the ecosystem of the packages a result names there.
-LOCKFILE_ECOSYSTEM: tuple[tuple[str, str], ...] = (
-    ("requirements", "pypi"),
-    ("pipfile", "pypi"),
-    ("poetry.lock", "pypi"),
-    ("uv.lock", "pypi"),
-    ("pdm.lock", "pypi"),
-    ("pyproject.toml", "pypi"),
-    ("site-packages", "pypi"),
-    ("dist-packages", "pypi"),
-    ("package-lock.json", "npm"),
-    ("npm-shrinkwrap.json", "npm"),
-    ("yarn.lock", "npm"),
-    ("pnpm-lock.yaml", "npm"),
-    ("node_modules", "npm"),
-    ("package.json", "npm"),
-    ("go.mod", "go"),
-    ("go.sum", "go"),
-    ("cargo.lock", "cargo"),
-    ("gemfile.lock", "gem"),
-    ("composer.lock", "composer"),
-    ("pom.xml", "maven"),
-    ("gradle.lockfile", "maven"),
-    (".jar", "maven"),
-    ("packages.lock.json", "nuget"),
-    (".deps.json", "nuget"),
-)
 #: SARIF versions read as they are; others are read as 2.1.0 with a notice.
 KNOWN_VERSIONS = ("2.1.0", "2.0.0", "1.0.0")
 #: 1.0.0 / 2.0.0 ``suppressionStates`` values -> the 2.1.0 suppression ``kind``.
@@ -233,13 +206,4 @@ def target(run: dict[str, Any]) -> str:
             uri = text(base.get("uri")) if isinstance(base, dict) else text(base)
             if uri:
                 return cut(clean_uri(uri).rstrip("/") or "/", 500)
-    return ""
-
-
-def path_ecosystem(path: str) -> str:
-    """The ecosystem a lockfile or install path implies (``poetry.lock`` -> ``pypi``)."""
-    lowered = path.lower()
-    for needle, eco in LOCKFILE_ECOSYSTEM:
-        if needle in lowered:
-            return eco
     return ""

@@ -216,9 +216,8 @@ def parse(doc: Document) -> Report:
     }
     # What was evaluated: the eval's description, else the test set it read from a file.
     tests_source = config.get("tests")
-    report.target = (
-        report.metadata["description"]
-        or (tests_source[:500] if isinstance(tests_source, str) else "")
+    report.target = report.metadata["description"] or (
+        tests_source[:500] if isinstance(tests_source, str) else ""
     )
     declared = report.metadata["stats"]
     if declared and declared.get("successes", 0) + declared.get("failures", 0) != sum(

@@ -73,6 +73,7 @@ from scanners.parsers._kit import (
     canonical,
     cut,
     cvss_score,
+    ecosystem_from_path,
     majority_category,
     pick_fix,
     references,
@@ -496,7 +497,7 @@ def _package(
         return ids.ecosystem(origin), comp, _text(props.get("componentVersion")), "", ""
     fields = {k.lower(): v for k, v in _MESSAGE_FIELD.findall(text)}
     if fields.get("package"):
-        eco = compat.path_ecosystem(path)
+        eco = ecosystem_from_path(path)
         fixes = [f.strip() for f in fields.get("fixed version", "").split(",") if f.strip()]
         version = fields.get("installed version", "")
         return eco, fields["package"], version, "", pick_fix(version, fixes)
