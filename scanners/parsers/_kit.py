@@ -430,7 +430,8 @@ def either_reachable(a: bool | None, b: bool | None) -> bool | None:
 
 
 class Collector:
-    """Findings of one report with unique fingerprints, in first-seen order."""
+    """Findings of one report with unique fingerprints, in first-seen order; dependency
+    findings of one package that share an id are one finding (see :func:`unify_aliases`)."""
 
     __slots__ = ("by_fp",)
 
@@ -445,7 +446,65 @@ class Collector:
             merge(have, finding)
 
     def findings(self) -> list[NormalizedFinding]:
-        return list(self.by_fp.values())
+        return unify_aliases(list(self.by_fp.values()))
+
+
+def unify_aliases(findings: list[NormalizedFinding]) -> list[NormalizedFinding]:
+    """Merge the dependency findings of one package whose ids overlap: one entry known as
+    ``GHSA-x`` and another as ``CVE-y`` with the alias ``GHSA-x`` are one vulnerability. The
+    merged finding takes the canonical id of all their ids (CVE first) and its fingerprint;
+    findings that merge with nothing keep theirs. Linear in the number of findings (only
+    packages with several findings, one of which has aliases, are looked at)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    with_aliases: set[tuple[str, str]] = set()
+    for i, f in enumerate(findings):
+        if f.category != "dependency" or not f.package or not f.vuln_id:
+            continue
+        key = (f.ecosystem, f.package.lower())
+        groups.setdefault(key, []).append(i)
+        if f.aliases:
+            with_aliases.add(key)
+    dropped: set[int] = set()
+    for key in with_aliases:
+        members = groups[key]
+        if len(members) < 2:
+            continue
+        owner: dict[str, int] = {}
+        parent = {i: i for i in members}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i in members:
+            f = findings[i]
+            for vid in (f.vuln_id, *f.aliases):
+                u = vid.strip().upper()
+                if not u:
+                    continue
+                j = owner.setdefault(u, i)
+                if j != i:
+                    a, b = find(i), find(j)
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
+        components: dict[int, list[int]] = {}
+        for i in members:
+            components.setdefault(find(i), []).append(i)
+        for root, parts in components.items():
+            if len(parts) < 2:
+                continue
+            into = findings[root]
+            for i in parts[1:]:
+                merge(into, findings[i])
+                dropped.add(i)
+            vid, others = canonical(into.vuln_id, into.aliases)
+            into.vuln_id, into.aliases = vid, others
+            into.fingerprint = fingerprint.dependency(into.ecosystem, into.package, [vid])
+    if not dropped:
+        return findings
+    return [f for i, f in enumerate(findings) if i not in dropped]
 
 
 def majority_category(findings: list[NormalizedFinding], default: str = "dependency") -> str:

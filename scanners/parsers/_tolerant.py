@@ -19,7 +19,6 @@ identity of a finding), still raises :class:`ReportError` with its path.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
@@ -50,8 +49,17 @@ def _at(where: str, key: str | int) -> str:
     return f"{where}.{key}" if where else key
 
 
-@cache
 def _plan(cls: type[Any]) -> tuple[tuple[str, str, Any, bool], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _make_plan(cls)
+    return plan
+
+
+_PLANS: dict[type[Any], tuple[tuple[str, str, Any, bool], ...]] = {}
+
+
+def _make_plan(cls: type[Any]) -> tuple[tuple[str, str, Any, bool], ...]:
     """``(JSON name, attribute, type, strict)`` per field. Strict: required, or named in the
     struct's ``STRICT`` class variable (the core of a report, such as Grype's ``matches``:
     optional in the common shape, but a report where it is not an array cannot be read)."""

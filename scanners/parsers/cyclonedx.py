@@ -252,7 +252,8 @@ def _by_package(
     out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for comp, _where in ordered:
         for key in ("purl", "bom-ref"):
-            purl = Purl.parse(comp.get(key)) if isinstance(comp.get(key), str) else None
+            value = comp.get(key)
+            purl = Purl.parse(value) if isinstance(value, str) else None
             if purl is not None:
                 bucket = out.setdefault((purl.type, purl.namespace, purl.name), [])
                 if comp not in bucket:
@@ -359,7 +360,10 @@ def parse(doc: Document) -> Report:
                 warnings.append(
                     f"cyclonedx: {awhere}.ref: {cut(ref, 200)!r} names no component in the BOM"
                 )
-            targets.extend((aff, comp, ref) for comp in found or [None])
+            if found:
+                targets.extend((aff, comp, ref) for comp in found)
+            else:
+                targets.append((aff, None, ref))
         if not targets:
             if len(warnings) < 50:
                 warnings.append(f'cyclonedx: {where}: no "affects"; the package is unknown')

@@ -68,7 +68,12 @@ def is_avid(doc: Document) -> bool:
     if isinstance(data, dict):
         return data.get("data_type") == "AVID"
     rows = doc.jsonl
-    return bool(rows) and isinstance(rows[0], dict) and rows[0].get("data_type") == "AVID"
+    return (
+        rows is not None
+        and bool(rows)
+        and isinstance(rows[0], dict)
+        and (rows[0].get("data_type") == "AVID")
+    )
 
 
 def sniff(doc: Document) -> bool:

@@ -50,8 +50,8 @@ def _target(source: dict[str, Any]) -> str:
                     return str(value[name])
         elif isinstance(value, str) and value:
             return value
-    name = source.get("name")
-    return name if isinstance(name, str) else ""
+    named = source.get("name")
+    return named if isinstance(named, str) else ""
 
 
 def parse(doc: Document) -> Report:
