@@ -78,10 +78,17 @@ def full_key(f: NormalizedFinding) -> Key:
 
 
 def dep(
-    vid: str, eco: str, pkg: str, version: str, fixed: str = "", state: str = "", path: str = ""
+    vid: str,
+    eco: str,
+    pkg: str,
+    version: str,
+    fixed: str = "",
+    state: str = "",
+    path: str = "",
+    line: int | None = None,
 ) -> Key:
     """``full_key`` of a dependency finding."""
-    return ("dependency", vid, eco, pkg, version, fixed, state, path, None)
+    return ("dependency", vid, eco, pkg, version, fixed, state, path, line)
 
 
 def code(rule: str, path: str, line: int | None, state: str = "") -> Key:

@@ -14,11 +14,14 @@ from scanners.findings import CATEGORIES, SEVERITIES, Report
 from tests.scanners.conformance import (
     gen_grype,
     gen_osv,
+    gen_cyclonedx,
+    gen_sarif,
+    gen_sca,
     gen_trivy,
 )
 from tests.scanners.conformance.harness import ENCODINGS, Case, keys
 
-GENERATORS = [gen_trivy, gen_grype, gen_osv]
+GENERATORS = [gen_trivy, gen_grype, gen_osv, gen_sarif, gen_cyclonedx, gen_sca]
 CASES = [case for gen in GENERATORS for case in gen.cases()]
 FIX = Path(__file__).resolve().parents[2] / "fixtures"
 
