@@ -140,8 +140,8 @@ def _finding(
     system = loose.text(location, "operating_system", lwhere)
     manager = managers.get(file, "")
     eco = ids.ecosystem(manager) if manager else ecosystem_from_path(file)
-    if not eco and system:
-        eco = osv_ecosystem(system)
+    if not eco and system:  # "debian:11", "alpine 3.19.1"
+        eco = osv_ecosystem(system.replace(" ", ":", 1))
     identifiers = [i for i in loose.arr(vuln, "identifiers", where) if isinstance(i, dict)]
     values = [str(i.get("value") or i.get("name") or "") for i in identifiers]
     values = [v for v in values if v]

@@ -181,7 +181,7 @@ def gitlab() -> list[Case]:
             dep("CVE-2019-10906", "pypi", "jinja2", "2.10", "2.6.9", path="api/requirements.txt"),
         ], full_key, check=lambda r: _is((r.tool, r.findings[1].severity), ("Gemnasium", "medium"))),
         Case("gitlab dependency scanning 14", "gitlab-dependency-scanning", v14, [dep("CVE-2021-23337", "npm", "lodash", "4.17.20", "2.6.9", path="package-lock.json")], full_key),
-        Case("gitlab container scanning", "gitlab-dependency-scanning", container, [dep("CVE-2023-5363", "debian 12.2", "openssl", "3.0.11-1")], full_key,
+        Case("gitlab container scanning", "gitlab-dependency-scanning", container, [dep("CVE-2023-5363", "deb", "openssl", "3.0.11-1")], full_key,
              check=lambda r: _is(r.target, "registry.example/app:1.0")),
     ]
 

@@ -14,6 +14,7 @@ from scanners.findings import CATEGORIES, SEVERITIES, Report
 from tests.scanners.conformance import (
     gen_grype,
     gen_osv,
+    gen_assessment,
     gen_cyclonedx,
     gen_sarif,
     gen_sca,
@@ -21,7 +22,7 @@ from tests.scanners.conformance import (
 )
 from tests.scanners.conformance.harness import ENCODINGS, Case, keys
 
-GENERATORS = [gen_trivy, gen_grype, gen_osv, gen_sarif, gen_cyclonedx, gen_sca]
+GENERATORS = [gen_trivy, gen_grype, gen_osv, gen_sarif, gen_cyclonedx, gen_sca, gen_assessment]
 CASES = [case for gen in GENERATORS for case in gen.cases()]
 FIX = Path(__file__).resolve().parents[2] / "fixtures"
 
