@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -449,6 +449,18 @@ class Collector:
         return unify_aliases(list(self.by_fp.values()))
 
 
+def _finder(parent: dict[int, int]) -> Callable[[int], int]:
+    """The root lookup of a union-find over ``parent`` (with path halving)."""
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    return find
+
+
 def unify_aliases(findings: list[NormalizedFinding]) -> list[NormalizedFinding]:
     """Merge the dependency findings of one package whose ids overlap: one entry known as
     ``GHSA-x`` and another as ``CVE-y`` with the alias ``GHSA-x`` are one vulnerability. The
@@ -471,13 +483,7 @@ def unify_aliases(findings: list[NormalizedFinding]) -> list[NormalizedFinding]:
             continue
         owner: dict[str, int] = {}
         parent = {i: i for i in members}
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
+        find = _finder(parent)
         for i in members:
             f = findings[i]
             for vid in (f.vuln_id, *f.aliases):

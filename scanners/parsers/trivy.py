@@ -37,7 +37,6 @@ import hashlib
 from typing import Any, ClassVar
 
 import msgspec
-import orjson
 
 from scanners import fingerprint
 from scanners.document import Document
@@ -133,7 +132,7 @@ class _ModifiedFinding(msgspec.Struct, gc=False):
     Status: str | None = None
     Statement: str | None = None
     Source: str | None = None
-    Finding: msgspec.Raw | None = None  # a vulnerability, misconfiguration or secret
+    Finding: Any = None  # a vulnerability, misconfiguration or secret (few: decoded as is)
 
 
 class _Result(msgspec.Struct, gc=False):
@@ -194,10 +193,10 @@ class _KnownReport(_Report, forbid_unknown_fields=True):
 _DECODE_REPORT = msgspec.json.Decoder(_Report)
 _DECODE_KNOWN = msgspec.json.Decoder(_KnownReport)
 _DECODE_LEGACY = msgspec.json.Decoder(list[_Result])
-_DECODE_FINDING: dict[str, tuple[msgspec.json.Decoder[Any], type[Any]]] = {
-    "vulnerability": (msgspec.json.Decoder(_Vulnerability), _Vulnerability),
-    "misconfiguration": (msgspec.json.Decoder(_Misconfiguration), _Misconfiguration),
-    "secret": (msgspec.json.Decoder(_Secret), _Secret),
+_FINDING_TYPES: dict[str, type[Any]] = {
+    "vulnerability": _Vulnerability,
+    "misconfiguration": _Misconfiguration,
+    "secret": _Secret,
 }
 #: ExperimentalModifiedFindings statuses -> Warden states ("" keeps the finding active).
 _MODIFIED_STATE = {
@@ -425,12 +424,12 @@ def _modified(st: _State, result: _Result, where: str, target: str, ns: str, res
     for i, mod in enumerate(result.ExperimentalModifiedFindings or ()):
         mwhere = f"{where}[{i}]"
         kind = (mod.Type or "").lower()
-        decoder = _DECODE_FINDING.get(kind)
-        if decoder is None or mod.Finding is None:
+        cls = _FINDING_TYPES.get(kind)
+        if cls is None or not isinstance(mod.Finding, dict):
             if kind != "license":  # licenses are not findings here
                 st.notes.add(mwhere, f"a modified finding of type {cut(kind, 30)!r} was skipped")
             continue
-        entry = _decode_finding(mod.Finding, decoder, f"{mwhere}.Finding", st.notes)
+        entry = _decode_finding(mod.Finding, cls, f"{mwhere}.Finding", st.notes)
         status = (mod.Status or "").lower()
         state = _MODIFIED_STATE.get(status, "")
         statement = (mod.Statement or "").strip()
@@ -457,18 +456,12 @@ def _modified(st: _State, result: _Result, where: str, target: str, ns: str, res
             _secrets(st, [entry], mwhere, target, ns, state, justification)
 
 
-def _decode_finding(
-    raw: msgspec.Raw,
-    decoder: tuple[msgspec.json.Decoder[Any], type[Any]],
-    where: str,
-    notes: _tolerant.Notes,
-) -> Any:
+def _decode_finding(raw: dict[str, Any], cls: type[Any], where: str, notes: _tolerant.Notes) -> Any:
     try:
-        return decoder[0].decode(raw)
+        return msgspec.convert(raw, cls, strict=False)
     except msgspec.ValidationError:
-        tree = orjson.loads(bytes(raw))
         try:
-            return _tolerant.convert(SCAN_TYPE, tree, decoder[1], notes)
+            return _tolerant.convert(SCAN_TYPE, raw, cls, notes)
         except ReportError as exc:  # a shape that does not fit at all: note, skip
             notes.add(where, f"{' '.join(str(exc).split())[:200]}; skipped")
             return None

@@ -85,12 +85,34 @@ def document(matches: list[Any], **extra: Any) -> dict[str, Any]:
 
 def cases() -> list[Case]:
     current = [
-        match("GHSA-9wx4-h78v-vm56", "requests", "2.25.0", "python", "pkg:pypi/requests@2.25.0", fixed="2.32.0", related=["CVE-2024-35195"]),
-        match("CVE-2021-44228", "log4j-core", "2.14.1", "java-archive", "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1", fixed="2.15.0"),
+        match(
+            "GHSA-9wx4-h78v-vm56",
+            "requests",
+            "2.25.0",
+            "python",
+            "pkg:pypi/requests@2.25.0",
+            fixed="2.32.0",
+            related=["CVE-2024-35195"],
+        ),
+        match(
+            "CVE-2021-44228",
+            "log4j-core",
+            "2.14.1",
+            "java-archive",
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+            fixed="2.15.0",
+        ),
     ]
     current_keys = [
         dep("CVE-2024-35195", "pypi", "requests", "2.25.0", "2.32.0", path="/app/requests"),
-        dep("CVE-2021-44228", "maven", "org.apache.logging.log4j:log4j-core", "2.14.1", "2.15.0", path="/app/log4j-core"),
+        dep(
+            "CVE-2021-44228",
+            "maven",
+            "org.apache.logging.log4j:log4j-core",
+            "2.14.1",
+            "2.15.0",
+            path="/app/log4j-core",
+        ),
     ]
     old_details = {
         "matcher": "dpkg-matcher",
@@ -103,7 +125,14 @@ def cases() -> list[Case]:
     )
     old["descriptor"] = {"name": "grype", "version": "0.7.0"}
     ignored = dict(
-        match("CVE-2023-1111", "urllib3", "1.26.0", "python", "pkg:pypi/urllib3@1.26.0", fixed="1.26.18"),
+        match(
+            "CVE-2023-1111",
+            "urllib3",
+            "1.26.0",
+            "python",
+            "pkg:pypi/urllib3@1.26.0",
+            fixed="1.26.18",
+        ),
         appliedIgnoreRules=[
             {
                 "vulnerability": "CVE-2023-1111",
@@ -115,11 +144,20 @@ def cases() -> list[Case]:
     )
     ignored_fixed = dict(
         match("CVE-2023-2222", "idna", "3.4", "python", "pkg:pypi/idna@3.4"),
-        appliedIgnoreRules=[{"vulnerability": "CVE-2023-2222", "namespace": "", "vex-status": "fixed"}],
+        appliedIgnoreRules=[
+            {"vulnerability": "CVE-2023-2222", "namespace": "", "vex-status": "fixed"}
+        ],
     )
     ignored_rule = dict(
         match("CVE-2023-3333", "certifi", "2022.1.1", "python", "pkg:pypi/certifi@2022.1.1"),
-        appliedIgnoreRules=[{"vulnerability": "CVE-2023-3333", "reason": "accepted for the demo", "namespace": "", "fix-state": "unknown"}],
+        appliedIgnoreRules=[
+            {
+                "vulnerability": "CVE-2023-3333",
+                "reason": "accepted for the demo",
+                "namespace": "",
+                "fix-state": "unknown",
+            }
+        ],
     )
     minimal = {"matches": [{"vulnerability": {"id": "CVE-2020-1"}, "artifact": {"name": "zlib"}}]}
     nulls = document(
@@ -141,8 +179,12 @@ def cases() -> list[Case]:
         source=None,
         distro=None,
     )
-    huge = document([match("CVE-2022-3", "pyyaml", "5.3", "python", "pkg:pypi/pyyaml@5.3", description=HUGE)])
-    odd = document([match("CVE-2022-4", "rack", "2.0.0", "gem", "pkg:gem/rack@2.0.0", cvss={"version": "3.1"})])
+    huge = document(
+        [match("CVE-2022-3", "pyyaml", "5.3", "python", "pkg:pypi/pyyaml@5.3", description=HUGE)]
+    )
+    odd = document(
+        [match("CVE-2022-4", "rack", "2.0.0", "gem", "pkg:gem/rack@2.0.0", cvss={"version": "3.1"})]
+    )
 
     def state_check(r: Any) -> None:
         by = {f.vuln_id: f for f in r.findings}
@@ -150,25 +192,81 @@ def cases() -> list[Case]:
         assert by["CVE-2023-3333"].justification == "accepted for the demo"
 
     return [
-        Case("current release", "grype", document(current), current_keys, full_key, check=lambda r: _is(r.target, "app:1.0")),
-        Case("matchDetails as one object (Grype before 0.12)", "grype", old, [dep("CVE-2019-5094", "deb", "e2fsprogs", "1.44.5-1", path="/app/e2fsprogs")], full_key, check=lambda r: _is(r.warnings, [])),
+        Case(
+            "current release",
+            "grype",
+            document(current),
+            current_keys,
+            full_key,
+            check=lambda r: _is(r.target, "app:1.0"),
+        ),
+        Case(
+            "matchDetails as one object (Grype before 0.12)",
+            "grype",
+            old,
+            [dep("CVE-2019-5094", "deb", "e2fsprogs", "1.44.5-1", path="/app/e2fsprogs")],
+            full_key,
+            check=lambda r: _is(r.warnings, []),
+        ),
         Case(
             "ignoredMatches: VEX and ignore rules kept with their state",
             "grype",
             document(current[:1], ignoredMatches=[ignored, ignored_fixed, ignored_rule]),
             [
                 current_keys[0],
-                dep("CVE-2023-1111", "pypi", "urllib3", "1.26.0", "1.26.18", "not_affected", "/app/urllib3"),
+                dep(
+                    "CVE-2023-1111",
+                    "pypi",
+                    "urllib3",
+                    "1.26.0",
+                    "1.26.18",
+                    "not_affected",
+                    "/app/urllib3",
+                ),
                 dep("CVE-2023-2222", "pypi", "idna", "3.4", "", "resolved", "/app/idna"),
-                dep("CVE-2023-3333", "pypi", "certifi", "2022.1.1", "", "risk_accepted", "/app/certifi"),
+                dep(
+                    "CVE-2023-3333",
+                    "pypi",
+                    "certifi",
+                    "2022.1.1",
+                    "",
+                    "risk_accepted",
+                    "/app/certifi",
+                ),
             ],
             full_key,
             check=state_check,
         ),
-        Case("optional fields absent", "grype", minimal, [dep("CVE-2020-1", "", "zlib", "")], full_key),
-        Case("null where an object is expected", "grype", nulls, [dep("CVE-2022-2", "npm", "lodash", "4.17.20", path="/app/lodash")], full_key),
-        Case("huge strings", "grype", huge, [dep("CVE-2022-3", "pypi", "pyyaml", "5.3", path="/app/pyyaml")], full_key, check=lambda r: _is(len(r.findings[0].description) <= 8193, True)),
-        Case("a field of an unexpected shape", "grype", odd, [dep("CVE-2022-4", "gem", "rack", "2.0.0", path="/app/rack")], full_key, notices=True),
+        Case(
+            "optional fields absent",
+            "grype",
+            minimal,
+            [dep("CVE-2020-1", "", "zlib", "")],
+            full_key,
+        ),
+        Case(
+            "null where an object is expected",
+            "grype",
+            nulls,
+            [dep("CVE-2022-2", "npm", "lodash", "4.17.20", path="/app/lodash")],
+            full_key,
+        ),
+        Case(
+            "huge strings",
+            "grype",
+            huge,
+            [dep("CVE-2022-3", "pypi", "pyyaml", "5.3", path="/app/pyyaml")],
+            full_key,
+            check=lambda r: _is(len(r.findings[0].description) <= 8193, True),
+        ),
+        Case(
+            "a field of an unexpected shape",
+            "grype",
+            odd,
+            [dep("CVE-2022-4", "gem", "rack", "2.0.0", path="/app/rack")],
+            full_key,
+            notices=True,
+        ),
         Case("no matches", "grype", document([]), [], full_key),
     ]
 

@@ -216,7 +216,9 @@ def cases() -> list[Case]:
         "requirements.txt",
         "lang-pkgs",
         "pip",
-        Vulnerabilities=[vuln("CVE-2020-9999", "pyyaml", "5.3", "5.4", Title=HUGE, Description=HUGE)],
+        Vulnerabilities=[
+            vuln("CVE-2020-9999", "pyyaml", "5.3", "5.4", Title=HUGE, Description=HUGE)
+        ],
     )
     odd = result(
         "Gemfile.lock",
@@ -229,7 +231,8 @@ def cases() -> list[Case]:
 
     def huge_is_cut(r: Any) -> None:
         [f] = r.findings
-        assert len(f.title) <= 501 and len(f.description) <= 8193
+        assert len(f.title) <= 501
+        assert len(f.description) <= 8193
 
     def states(r: Any) -> None:
         by = {f.vuln_id or f.rule_id: f for f in r.findings}
@@ -290,7 +293,18 @@ def cases() -> list[Case]:
         Case(
             "vendor status not_affected",
             "trivy",
-            report([result("x (debian 12)", "os-pkgs", "debian", Vulnerabilities=[vuln("CVE-2019-18276", "bash", "5.2", Status="not_affected")])]),
+            report(
+                [
+                    result(
+                        "x (debian 12)",
+                        "os-pkgs",
+                        "debian",
+                        Vulnerabilities=[
+                            vuln("CVE-2019-18276", "bash", "5.2", Status="not_affected")
+                        ],
+                    )
+                ]
+            ),
             [dep("CVE-2019-18276", "deb", "bash", "5.2", "", "not_affected")],
             full_key,
         ),
@@ -309,7 +323,13 @@ def cases() -> list[Case]:
             [dep("GO-2023-1111", "go", "golang.org/x/net", "")],
             full_key,
         ),
-        Case("null where an object is expected", "trivy", report([nulls]), [dep("CVE-2022-1234", "npm", "lodash", "4.17.20", "4.17.21")], full_key),
+        Case(
+            "null where an object is expected",
+            "trivy",
+            report([nulls]),
+            [dep("CVE-2022-1234", "npm", "lodash", "4.17.20", "4.17.21")],
+            full_key,
+        ),
         Case(
             "huge strings",
             "trivy",

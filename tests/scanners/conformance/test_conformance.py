@@ -12,10 +12,10 @@ import scanners
 from scanners.document import Document
 from scanners.findings import CATEGORIES, SEVERITIES, Report
 from tests.scanners.conformance import (
-    gen_grype,
-    gen_osv,
     gen_assessment,
     gen_cyclonedx,
+    gen_grype,
+    gen_osv,
     gen_sarif,
     gen_sca,
     gen_trivy,
