@@ -16,8 +16,9 @@ Only the records that do not fit are walked field by field (the others are conve
 msgspec at C speed), so a large report with one odd field costs about three passes over it.
 
 Strict about what a report means: an entry of a list of records (a vulnerability, a match)
-that is not an object at all, or a record without a field the structs declare required (the
-identity of a finding), still raises :class:`ReportError` with its path.
+that is not an object at all, a record without a field the structs declare required, or an
+identity field (a struct's ``IDENTITY``: a vulnerability id, a package name) of the wrong
+type, still raises :class:`ReportError` with its path.
 """
 
 from __future__ import annotations
@@ -209,11 +210,19 @@ def _struct(value: dict[str, Any], cls: type[T], where: str, notes: Notes) -> T:
     except msgspec.ValidationError:
         pass
     kwargs: dict[str, Any] = {}
+    identity: frozenset[str] = getattr(cls, "IDENTITY", frozenset())
     for encode_name, name, t, required in _plan(cls):
         if encode_name not in value:
             if required and name not in getattr(cls, "STRICT", ()):
                 raise _Mismatch(where, f'missing "{encode_name}"', strict=True)
             continue
+        raw = value[encode_name]
+        if name in identity and raw is not None and not isinstance(raw, str):
+            # An id or a name of the wrong type is not a value to convert: the finding's
+            # identity is unknown, and no supported tool writes that.
+            raise _Mismatch(
+                _at(where, encode_name), f"expected a string, got {kind(raw)}", strict=True
+            )
         try:
             kwargs[name] = _value(value[encode_name], t, _at(where, encode_name), notes)
         except _Mismatch as exc:

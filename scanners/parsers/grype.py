@@ -85,6 +85,7 @@ class _Epss(msgspec.Struct, gc=False):
 
 
 class _Vulnerability(msgspec.Struct, gc=False):
+    IDENTITY: ClassVar[frozenset[str]] = frozenset({"id"})  # see _tolerant
     id: str
     dataSource: str | None = None
     namespace: str | None = None
@@ -107,6 +108,7 @@ class _Location(msgspec.Struct, gc=False):
 
 
 class _Artifact(msgspec.Struct, gc=False):
+    IDENTITY: ClassVar[frozenset[str]] = frozenset({"name"})
     name: str
     version: str | None = None
     type: str | None = None

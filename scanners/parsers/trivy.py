@@ -78,6 +78,7 @@ class _PkgIdentifier(msgspec.Struct, gc=False):
 
 
 class _Vulnerability(msgspec.Struct, gc=False):
+    IDENTITY: ClassVar[frozenset[str]] = frozenset({"VulnerabilityID", "PkgName"})  # _tolerant
     VulnerabilityID: str | None = None
     VendorIDs: list[str] | None = None
     PkgName: str | None = None
@@ -117,6 +118,7 @@ class _Misconfiguration(msgspec.Struct, gc=False):
 
 
 class _Secret(msgspec.Struct, gc=False):
+    IDENTITY: ClassVar[frozenset[str]] = frozenset({"RuleID"})
     RuleID: str
     Category: str | None = None
     Severity: str | None = None

@@ -249,6 +249,15 @@ def test_fast_path_fingerprint_equals_shared_rule() -> None:
         (
             {
                 "SchemaVersion": 2,
+                "Results": [
+                    {"Target": "x", "Vulnerabilities": [{"VulnerabilityID": 5, "PkgName": "a"}]}
+                ],
+            },
+            "trivy: Results[0].Vulnerabilities[0].VulnerabilityID: expected a string, got a number",
+        ),
+        (
+            {
+                "SchemaVersion": 2,
                 "Results": [{"Target": "x", "Vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}],
             },
             'trivy: Results[0].Vulnerabilities[0]: missing "PkgName"',
