@@ -19,6 +19,7 @@ Nothing here opens, imports or evaluates anything named in a report.
 from __future__ import annotations
 
 import gc
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -446,13 +447,29 @@ class Collector:
             merge(have, finding)
 
     def findings(self) -> list[NormalizedFinding]:
-        return unify_aliases(list(self.by_fp.values()))
+        """The findings, once: merging aliases may change fingerprints, so the collector is
+        done after this."""
+        return unify_aliases(list(self.by_fp.values()), self.by_fp)
 
 
-def _finder(parent: dict[int, int]) -> Callable[[int], int]:
+_sha256 = hashlib.sha256
+
+
+def _single_canonical(vid: str) -> str:
+    """``fingerprint.canonical_vuln_id([vid])`` for one id."""
+    vid = vid.strip()
+    upper = vid.upper()
+    if upper.startswith("CVE-"):
+        return upper
+    if upper.startswith("GHSA-"):
+        return "GHSA-" + vid[5:].lower()
+    return vid
+
+
+def _finder(parent: dict[str, str]) -> Callable[[str], str]:
     """The root lookup of a union-find over ``parent`` (with path halving)."""
 
-    def find(i: int) -> int:
+    def find(i: str) -> str:
         while parent[i] != i:
             parent[i] = parent[parent[i]]
             i = parent[i]
@@ -461,56 +478,76 @@ def _finder(parent: dict[int, int]) -> Callable[[int], int]:
     return find
 
 
-def unify_aliases(findings: list[NormalizedFinding]) -> list[NormalizedFinding]:
+def unify_aliases(
+    findings: list[NormalizedFinding], by_fp: dict[str, NormalizedFinding] | None = None
+) -> list[NormalizedFinding]:
     """Merge the dependency findings of one package whose ids overlap: one entry known as
     ``GHSA-x`` and another as ``CVE-y`` with the alias ``GHSA-x`` are one vulnerability. The
     merged finding takes the canonical id of all their ids (CVE first) and its fingerprint;
-    findings that merge with nothing keep theirs. Linear in the number of findings (only
-    packages with several findings, one of which has aliases, are looked at)."""
-    groups: dict[tuple[str, str], list[int]] = {}
-    with_aliases: set[tuple[str, str]] = set()
-    for i, f in enumerate(findings):
-        if f.category != "dependency" or not f.package or not f.vuln_id:
-            continue
-        key = (f.ecosystem, f.package.lower())
-        groups.setdefault(key, []).append(i)
-        if f.aliases:
-            with_aliases.add(key)
-    dropped: set[int] = set()
-    for key in with_aliases:
-        members = groups[key]
-        if len(members) < 2:
-            continue
-        owner: dict[str, int] = {}
-        parent = {i: i for i in members}
-        find = _finder(parent)
-        for i in members:
-            f = findings[i]
-            for vid in (f.vuln_id, *f.aliases):
-                u = vid.strip().upper()
-                if not u:
-                    continue
-                j = owner.setdefault(u, i)
-                if j != i:
-                    a, b = find(i), find(j)
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
-        components: dict[int, list[int]] = {}
-        for i in members:
-            components.setdefault(find(i), []).append(i)
-        for root, parts in components.items():
-            if len(parts) < 2:
-                continue
-            into = findings[root]
-            for i in parts[1:]:
-                merge(into, findings[i])
-                dropped.add(i)
-            vid, others = canonical(into.vuln_id, into.aliases)
-            into.vuln_id, into.aliases = vid, others
-            into.fingerprint = fingerprint.dependency(into.ecosystem, into.package, [vid])
-    if not dropped:
+    findings that merge with nothing keep theirs.
+
+    Only findings with aliases can join another (two findings of one package without
+    aliases have different ids, or they would share a fingerprint): each alias is looked up
+    as the fingerprint it would give -- a hit is the finding whose id it is -- and as an
+    alias another finding already has. Cost: one hash per alias, not a pass over every id.
+    ``by_fp`` (fingerprint -> finding, as the Collector keeps it) saves building it."""
+    candidates = [
+        f for f in findings if f.aliases and f.category == "dependency" and f.package and f.vuln_id
+    ]
+    if not candidates:
         return findings
-    return [f for i, f in enumerate(findings) if i not in dropped]
+    if by_fp is None:
+        by_fp = {f.fingerprint: f for f in findings}
+    parent: dict[str, str] = {}
+    find = _finder(parent)
+    alias_owner: dict[str, str] = {}
+    packages: dict[tuple[str, str], str] = {}
+    for f in candidates:
+        prefix = packages.get((f.ecosystem, f.package))
+        if prefix is None:
+            eco = fingerprint.normalize_ecosystem(f.ecosystem)
+            pkg = fingerprint.normalize_package(f.package, eco)
+            prefix = packages[f.ecosystem, f.package] = f"dependency\x1f{eco}\x1f{pkg}\x1f"
+        me = f.fingerprint
+        for alias in f.aliases:
+            # fingerprint.dependency(eco, package, [alias]), without its generic overhead
+            key = _sha256(
+                (prefix + _single_canonical(alias)).encode("utf-8", "surrogatepass")
+            ).hexdigest()
+            other = by_fp.get(key)
+            if other is not None and key != me and other.category == "dependency":
+                _join(parent, find, me, key)
+            owner = alias_owner.setdefault(key, me)
+            if owner != me:
+                _join(parent, find, me, owner)
+    if not parent:
+        return findings
+    position = {f.fingerprint: n for n, f in enumerate(findings)}
+    components: dict[str, list[str]] = {}
+    for node in parent:
+        components.setdefault(find(node), []).append(node)
+    dropped: set[str] = set()
+    for parts in components.values():
+        if len(parts) < 2:
+            continue
+        parts.sort(key=position.__getitem__)  # the first-seen finding absorbs the others
+        into = by_fp[parts[0]]
+        for node in parts[1:]:
+            merge(into, by_fp[node])
+            dropped.add(node)
+        vid, others = canonical(into.vuln_id, into.aliases)
+        into.vuln_id, into.aliases = vid, others
+        into.fingerprint = fingerprint.dependency(into.ecosystem, into.package, [vid])
+    gone = {id(by_fp[node]) for node in dropped}
+    return [f for f in findings if id(f) not in gone]
+
+
+def _join(parent: dict[str, str], find: Callable[[str], str], a: str, b: str) -> None:
+    parent.setdefault(a, a)
+    parent.setdefault(b, b)
+    ra, rb = find(a), find(b)
+    if ra != rb:
+        parent[rb] = ra
 
 
 def majority_category(findings: list[NormalizedFinding], default: str = "dependency") -> str:
