@@ -29,6 +29,10 @@ __all__ = [
 ]
 
 
+#: How a user names a format explicitly (the CLI flag; the API field is ``scan_type``).
+SCAN_TYPE_FLAG = "--scan-type"
+
+
 def detect(doc: Document) -> str:
     """The scan type of a report, from its content. Raises ReportError when none matches."""
     for scan_type, module in available().items():
@@ -37,12 +41,14 @@ def detect(doc: Document) -> str:
                 return scan_type
         except Exception:  # noqa: S112 - a sniffer that trips on odd input just says no
             continue
-    if doc.json is None and doc.jsonl is None and not doc.data.strip():
-        raise ReportError("unknown format: the report is empty")
+    if doc.json is None and doc.jsonl is None:
+        problem = doc.problem()
+        if problem:
+            raise ReportError(f"unknown format: {problem}")
     kind = "JSON" if doc.json is not None else "JSON Lines" if doc.jsonl is not None else "text"
     raise ReportError(
-        f"unknown format: this {kind} document matches none of the supported report formats "
-        f"({', '.join(PARSERS)}); pass scan_type to choose one"
+        f"unknown format: this {kind} document matches none of the supported report formats; "
+        f"name its format with {SCAN_TYPE_FLAG} (one of: {', '.join(PARSERS)})"
     )
 
 
@@ -63,30 +69,55 @@ def parse(data: bytes, *, filename: str | None = None, scan_type: str | None = N
 def _parse(data: bytes, filename: str | None, scan_type: str | None) -> Report:
     from scanners.document import Document
 
-    doc = Document(data, filename)
+    doc = Document(data, filename)  # any byte-order mark and UTF-16/32 become UTF-8 here
     if scan_type is None:
         for direct_type, module in available().items():
             direct = getattr(module, "parse_direct", None)
             if direct is not None:
-                report: Report | None = _guarded(direct_type, direct, data)
+                report: Report | None = _guarded(direct_type, direct, doc.data)
                 if report is not None:
                     return report
         scan_type = detect(doc)
     elif scan_type not in PARSERS:
-        raise ReportError(f"unknown scan type {scan_type!r}; supported: {', '.join(PARSERS)}")
+        raise ReportError(
+            f"unknown scan type {_short(scan_type)!r} given with {SCAN_TYPE_FLAG}; "
+            f"supported: {', '.join(PARSERS)}"
+        )
     try:
         module = load(scan_type)
     except ModuleNotFoundError as exc:
         raise ReportError(f"{scan_type}: parser not available") from exc
-    parsed: Report = _guarded(scan_type, module.parse, doc)
+    try:
+        parsed: Report = _guarded(scan_type, module.parse, doc)
+    except ReportError as exc:
+        # Bytes that start like JSON but are not valid JSON (nor JSON Lines): that is the
+        # problem to name, whatever the parser tripped on first.
+        own = getattr(module, "OWN_JSON_ERRORS", False)
+        if not own and doc.first_byte() in (b"{", b"[") and doc.json is None and doc.jsonl is None:
+            problem = doc.problem()
+            if problem:
+                raise ReportError(f"{scan_type}: {problem}") from exc
+        raise
     return parsed
+
+
+def _short(text: str) -> str:
+    return " ".join(text.split())[:60]
 
 
 def _guarded(scan_type: str, parse: Callable[[Any], _T], arg: object) -> _T:
     try:
         return parse(arg)
-    except ReportError:
+    except ReportError as exc:
+        message = str(exc)
+        if "\n" in message or "\r" in message:  # the one-line contract, whatever raised it
+            raise ReportError(" ".join(message.split())) from exc
         raise
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise ReportError(
+            f"{scan_type}: the report is nested too deeply to read (no supported tool writes that)"
+        ) from exc
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         # A parser bug on hostile input must still surface as a clean ReportError.
-        raise ReportError(f"{scan_type}: malformed report ({type(exc).__name__}: {exc})") from exc
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ReportError(f"{scan_type}: malformed report ({detail})") from exc

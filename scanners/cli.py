@@ -27,7 +27,13 @@ def _build() -> _Parser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     pp = sub.add_parser("parse", help="parse a report into normalized findings")
     pp.add_argument("file")
-    pp.add_argument("--type", dest="scan_type", default=None, help="scan type (default: detect)")
+    pp.add_argument(
+        "--scan-type",
+        "--type",  # the flag's first name, kept working
+        dest="scan_type",
+        default=None,
+        help="the report's format, one of `python -m scanners formats` (default: detected)",
+    )
     pp.add_argument("--format", choices=("json", "sarif"), default="json")
     sub.add_parser("formats", help="list supported scan types")
     sc = sub.add_parser("scan", help="scan model files and directories (never loads them)")

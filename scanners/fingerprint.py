@@ -80,6 +80,18 @@ _ECOSYSTEM_SYNONYMS = {
     "opensuse.leap": "rpm",
     "opensuse.tumbleweed": "rpm",
     "suse linux enterprise server": "rpm",
+    # Snyk package managers, Dependabot and GitLab ecosystems, Syft package types
+    "gomodules": "go",
+    "golangdep": "go",
+    "govendor": "go",
+    "setuptools": "pypi",
+    "paket": "nuget",
+    "erlang": "hex",
+    "dart": "pub",
+    "gradle-lockfile": "maven",
+    "python-package": "pypi",
+    "npm-package": "npm",
+    "dpkg": "deb",
 }
 
 
@@ -122,6 +134,18 @@ def canonical_vuln_id(ids: Iterable[str]) -> str:
     if u.startswith("GHSA-"):
         return "GHSA-" + best[5:].lower()
     return best
+
+
+def identity_keys(ecosystem: str, package: str, ids: Iterable[str]) -> list[str]:
+    """One key per id of a dependency finding (``dependency\x1fpypi\x1fjinja2\x1fGHSA-...``,
+    hashed like fingerprints): two findings of the same package that share any key describe
+    the same vulnerability, whichever id each tool chose. For matching across tools and
+    reports, where the canonical id of one tool's ids (the fingerprint) can differ from
+    another's: index these keys and look a new finding up by all of them."""
+    eco = normalize_ecosystem(ecosystem)
+    pkg = normalize_package(package, eco)
+    keys = {canonical_vuln_id([i]) for i in ids if i and i.strip()}
+    return sorted(make("dependency", eco, pkg, k) for k in keys)
 
 
 def dependency(ecosystem: str, package: str, ids: Iterable[str]) -> str:

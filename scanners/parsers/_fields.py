@@ -148,6 +148,106 @@ class Fields:
         return int(number)
 
 
+#: Most notices kept per report; the rest are counted.
+MAX_NOTES = 20
+
+
+class Notes:
+    """Notices of one report (fields left out, entries skipped): the first
+    :data:`MAX_NOTES` in full, the rest counted. They end up in ``Report.warnings``."""
+
+    __slots__ = ("fmt", "lines", "more")
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.lines: list[str] = []
+        self.more = 0
+
+    def add(self, where: str, message: str) -> None:
+        if len(self.lines) < MAX_NOTES:
+            text = f"{self.fmt}: {where}: {message}" if where else f"{self.fmt}: {message}"
+            self.lines.append(" ".join(text.splitlines()))
+        else:
+            self.more += 1
+
+    def all(self) -> list[str]:
+        if self.more:
+            return [*self.lines, f"{self.fmt}: {self.more} more fields were left out"]
+        return list(self.lines)
+
+
+class Lenient:
+    """Readers for the optional fields of a decoded report: a value of an unexpected type is
+    left out (the default is returned) and a notice naming its path is recorded, so one odd
+    field costs that field, not the import. Use :class:`Fields` for what a report means
+    (its records and their identity), which stay strict."""
+
+    __slots__ = ("fmt", "notes")
+
+    def __init__(self, fmt: str, notes: Notes | None = None) -> None:
+        self.fmt = fmt
+        self.notes = notes or Notes(fmt)
+
+    def _left_out(self, where: str, value: Any, want: str) -> None:
+        self.notes.add(where, f"expected {want}, got {kind(value)}; left out")
+
+    def obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        value = parent.get(key)
+        if isinstance(value, dict):
+            return value
+        if value is not None:
+            self._left_out(at(where, key), value, "an object")
+        return {}
+
+    def arr(self, parent: dict[str, Any], key: str, where: str) -> list[Any]:
+        value = parent.get(key)
+        if isinstance(value, list):
+            return value
+        if value is not None:
+            self._left_out(at(where, key), value, "an array")
+        return []
+
+    def text(self, parent: dict[str, Any], key: str, where: str, default: str = "") -> str:
+        value = parent.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return f"{value}"
+        if value is not None:
+            self._left_out(at(where, key), value, "a string")
+        return default
+
+    def texts(self, parent: dict[str, Any], key: str, where: str) -> list[str]:
+        """A list of strings; a single string is read as a one-item list."""
+        value = parent.get(key)
+        if isinstance(value, str):
+            return [value]
+        out: list[str] = []
+        for i, item in enumerate(self.arr(parent, key, where)):
+            if isinstance(item, str):
+                out.append(item)
+            elif item is not None:
+                self._left_out(at(at(where, key), i), item, "a string")
+        return out
+
+    def number(self, parent: dict[str, Any], key: str, where: str) -> float | None:
+        value = parent.get(key)
+        if value is None or value == "":
+            return None
+        number = as_number(value)
+        if number is None:
+            self._left_out(at(where, key), value, "a number")
+        return number
+
+    def flag(self, parent: dict[str, Any], key: str, where: str) -> bool | None:
+        value = parent.get(key)
+        if isinstance(value, bool):
+            return value
+        if value is not None:
+            self._left_out(at(where, key), value, "true or false")
+        return None
+
+
 def fail(fmt: str, where: str, message: str) -> NoReturn:
     """Raise the one-line ReportError ``<fmt>: <where>: <message>`` (newlines folded, so a
     key or value from the report cannot break the one-line contract)."""

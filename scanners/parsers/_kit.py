@@ -19,9 +19,10 @@ Nothing here opens, imports or evaluates anything named in a report.
 from __future__ import annotations
 
 import gc
+import hashlib
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -188,6 +189,44 @@ def ecosystem_from_ids(ids: Iterable[str]) -> str:
 def osv_ecosystem(name: str) -> str:
     """An OSV ecosystem name without its release suffix (``Debian:10`` -> ``debian``)."""
     return fingerprint.normalize_ecosystem(name.split(":", 1)[0])
+
+
+#: Lockfile / manifest names -> the ecosystem of the packages a result names there.
+_LOCKFILE_ECOSYSTEM: tuple[tuple[str, str], ...] = (
+    ("requirements", "pypi"),
+    ("pipfile", "pypi"),
+    ("poetry.lock", "pypi"),
+    ("uv.lock", "pypi"),
+    ("pdm.lock", "pypi"),
+    ("pyproject.toml", "pypi"),
+    ("site-packages", "pypi"),
+    ("dist-packages", "pypi"),
+    ("package-lock.json", "npm"),
+    ("npm-shrinkwrap.json", "npm"),
+    ("yarn.lock", "npm"),
+    ("pnpm-lock.yaml", "npm"),
+    ("node_modules", "npm"),
+    ("package.json", "npm"),
+    ("go.mod", "go"),
+    ("go.sum", "go"),
+    ("cargo.lock", "cargo"),
+    ("gemfile.lock", "gem"),
+    ("composer.lock", "composer"),
+    ("pom.xml", "maven"),
+    ("gradle.lockfile", "maven"),
+    (".jar", "maven"),
+    ("packages.lock.json", "nuget"),
+    (".deps.json", "nuget"),
+)
+
+
+def ecosystem_from_path(path: str) -> str:
+    """The ecosystem a lockfile or install path implies (``poetry.lock`` -> ``pypi``)."""
+    lowered = path.lower()
+    for needle, eco in _LOCKFILE_ECOSYSTEM:
+        if needle in lowered:
+            return eco
+    return ""
 
 
 class Purl:
@@ -364,6 +403,12 @@ def merge(into: NormalizedFinding, other: NormalizedFinding) -> None:
             setattr(into, name, getattr(other, name))
     if into.line is None and other.line is not None:
         into.line = other.line
+    # A problem anywhere is a problem: an active occurrence outweighs a suppressed one.
+    if into.state and not other.state:
+        into.state, into.justification = "", ""
+    elif into.state and other.state and not into.justification:
+        into.justification = other.justification
+    into.reachable = either_reachable(into.reachable, other.reachable)
     locs = into.evidence.get("locations")
     more = other.evidence.get("locations")
     if isinstance(more, list) and more:
@@ -375,8 +420,19 @@ def merge(into: NormalizedFinding, other: NormalizedFinding) -> None:
     )
 
 
+def either_reachable(a: bool | None, b: bool | None) -> bool | None:
+    """Reachability of two occurrences of one finding: called if either is, unknown if
+    either is unknown, else not called."""
+    if a is True or b is True:
+        return True
+    if a is None or b is None:
+        return None
+    return False
+
+
 class Collector:
-    """Findings of one report with unique fingerprints, in first-seen order."""
+    """Findings of one report with unique fingerprints, in first-seen order; dependency
+    findings of one package that share an id are one finding (see :func:`unify_aliases`)."""
 
     __slots__ = ("by_fp",)
 
@@ -391,7 +447,107 @@ class Collector:
             merge(have, finding)
 
     def findings(self) -> list[NormalizedFinding]:
-        return list(self.by_fp.values())
+        """The findings, once: merging aliases may change fingerprints, so the collector is
+        done after this."""
+        return unify_aliases(list(self.by_fp.values()), self.by_fp)
+
+
+_sha256 = hashlib.sha256
+
+
+def _single_canonical(vid: str) -> str:
+    """``fingerprint.canonical_vuln_id([vid])`` for one id."""
+    vid = vid.strip()
+    upper = vid.upper()
+    if upper.startswith("CVE-"):
+        return upper
+    if upper.startswith("GHSA-"):
+        return "GHSA-" + vid[5:].lower()
+    return vid
+
+
+def _finder(parent: dict[str, str]) -> Callable[[str], str]:
+    """The root lookup of a union-find over ``parent`` (with path halving)."""
+
+    def find(i: str) -> str:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    return find
+
+
+def unify_aliases(
+    findings: list[NormalizedFinding], by_fp: dict[str, NormalizedFinding] | None = None
+) -> list[NormalizedFinding]:
+    """Merge the dependency findings of one package whose ids overlap: one entry known as
+    ``GHSA-x`` and another as ``CVE-y`` with the alias ``GHSA-x`` are one vulnerability. The
+    merged finding takes the canonical id of all their ids (CVE first) and its fingerprint;
+    findings that merge with nothing keep theirs.
+
+    Only findings with aliases can join another (two findings of one package without
+    aliases have different ids, or they would share a fingerprint): each alias is looked up
+    as the fingerprint it would give -- a hit is the finding whose id it is -- and as an
+    alias another finding already has. Cost: one hash per alias, not a pass over every id.
+    ``by_fp`` (fingerprint -> finding, as the Collector keeps it) saves building it."""
+    candidates = [
+        f for f in findings if f.aliases and f.category == "dependency" and f.package and f.vuln_id
+    ]
+    if not candidates:
+        return findings
+    if by_fp is None:
+        by_fp = {f.fingerprint: f for f in findings}
+    parent: dict[str, str] = {}
+    find = _finder(parent)
+    alias_owner: dict[str, str] = {}
+    packages: dict[tuple[str, str], str] = {}
+    for f in candidates:
+        prefix = packages.get((f.ecosystem, f.package))
+        if prefix is None:
+            eco = fingerprint.normalize_ecosystem(f.ecosystem)
+            pkg = fingerprint.normalize_package(f.package, eco)
+            prefix = packages[f.ecosystem, f.package] = f"dependency\x1f{eco}\x1f{pkg}\x1f"
+        me = f.fingerprint
+        for alias in f.aliases:
+            # fingerprint.dependency(eco, package, [alias]), without its generic overhead
+            key = _sha256(
+                (prefix + _single_canonical(alias)).encode("utf-8", "surrogatepass")
+            ).hexdigest()
+            other = by_fp.get(key)
+            if other is not None and key != me and other.category == "dependency":
+                _join(parent, find, me, key)
+            owner = alias_owner.setdefault(key, me)
+            if owner != me:
+                _join(parent, find, me, owner)
+    if not parent:
+        return findings
+    position = {f.fingerprint: n for n, f in enumerate(findings)}
+    components: dict[str, list[str]] = {}
+    for node in parent:
+        components.setdefault(find(node), []).append(node)
+    dropped: set[str] = set()
+    for parts in components.values():
+        if len(parts) < 2:
+            continue
+        parts.sort(key=position.__getitem__)  # the first-seen finding absorbs the others
+        into = by_fp[parts[0]]
+        for node in parts[1:]:
+            merge(into, by_fp[node])
+            dropped.add(node)
+        vid, others = canonical(into.vuln_id, into.aliases)
+        into.vuln_id, into.aliases = vid, others
+        into.fingerprint = fingerprint.dependency(into.ecosystem, into.package, [vid])
+    gone = {id(by_fp[node]) for node in dropped}
+    return [f for f in findings if id(f) not in gone]
+
+
+def _join(parent: dict[str, str], find: Callable[[str], str], a: str, b: str) -> None:
+    parent.setdefault(a, a)
+    parent.setdefault(b, b)
+    ra, rb = find(a), find(b)
+    if ra != rb:
+        parent[rb] = ra
 
 
 def majority_category(findings: list[NormalizedFinding], default: str = "dependency") -> str:

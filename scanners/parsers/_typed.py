@@ -7,23 +7,28 @@ kept value arrives already checked against its declared type. That is what makes
 30 MB report parse several times faster than decoding the whole tree with orjson and
 walking it. The decoder is data-only, like orjson: nothing in a report is executed.
 
-A report that does not fit the declared types raises :class:`ReportError` in the parsers'
-usual one-line form, ``trivy: Results[0].Vulnerabilities[3].PkgName: expected a string, got
-a number``, translated from msgspec's own message.
+A report that does not fit the declared types is not refused: :func:`decode_tolerant` decodes
+it again with orjson and fits it to the same structs field by field
+(:mod:`scanners.parsers._tolerant`), leaving out what does not fit with a notice. What still
+cannot be read raises :class:`ReportError` in the parsers' usual one-line form, ``trivy:
+Results[0].Vulnerabilities[3]: expected an object, got a number``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
 import msgspec
+import orjson
 
+from scanners.document import MAX_DEPTH, json_problem
+from scanners.document import first_byte as first_byte
+from scanners.parsers import _tolerant
 from scanners.parsers._fields import fail
 
 T = TypeVar("T")
-
-_LEADING_SPACE = re.compile(rb"[ \t\r\n]*")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _EXPECTED = re.compile(r"^Expected `(?P<want>[^`]*)`, got `(?P<got>[^`]*)`$")
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`$")
@@ -50,13 +55,6 @@ def _path(raw: str) -> str:
     return raw[1:] if raw.startswith(".") else raw
 
 
-def first_byte(data: bytes) -> bytes:
-    """The first byte after JSON whitespace (``b""`` for none), without copying a report that
-    may be 200 MB the way ``data.lstrip()`` does when it starts with whitespace."""
-    start = _LEADING_SPACE.match(data).end()  # type: ignore[union-attr]  # always matches
-    return data[start : start + 1]
-
-
 def decode_object_or_none(data: bytes, decoder: msgspec.json.Decoder[T]) -> T | None:
     """``data`` decoded by ``decoder`` when it is a JSON object that fits its types, else
     ``None``: for the ``parse_direct`` hooks, which only claim what they are sure of."""
@@ -64,7 +62,8 @@ def decode_object_or_none(data: bytes, decoder: msgspec.json.Decoder[T]) -> T | 
         return None
     try:
         return decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
+    # ValidationError is a DecodeError; RecursionError: nested deeper than msgspec goes
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -74,10 +73,71 @@ def decode(fmt: str, data: bytes, decoder: msgspec.json.Decoder[T]) -> T:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:
         _validation_failed(fmt, str(exc))
-    except msgspec.DecodeError as exc:
-        fail(fmt, "", f"not valid JSON ({exc})")
-    except UnicodeDecodeError as exc:
-        fail(fmt, "", f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        not_json(fmt, data)
+    except RecursionError:
+        fail(fmt, "", f"the JSON is nested more than {MAX_DEPTH} levels deep")
+
+
+def decode_tolerant(
+    fmt: str,
+    data: bytes,
+    decoder: msgspec.json.Decoder[T],
+    cls: type[T],
+    notes: _tolerant.Notes,
+    tree: Callable[[], object] | None = None,
+) -> T:
+    """``data`` decoded by ``decoder`` (the fast path, the common shape); when a value does
+    not fit its declared type, decoded again with orjson and fitted field by field, the
+    fields left out recorded in ``notes``. Invalid JSON is a :class:`ReportError`."""
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError:
+        pass
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        not_json(fmt, data)
+    except RecursionError:
+        fail(fmt, "", f"the JSON is nested more than {MAX_DEPTH} levels deep")
+    return _tolerant.convert(fmt, _loads(fmt, data, tree), cls, notes)
+
+
+def decode_list_tolerant(
+    fmt: str,
+    data: bytes,
+    decoder: msgspec.json.Decoder[list[T]],
+    cls: type[T],
+    notes: _tolerant.Notes,
+    tree: Callable[[], object] | None = None,
+) -> list[T]:
+    """:func:`decode_tolerant` for a document that is a JSON array of ``cls``."""
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError:
+        pass
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        not_json(fmt, data)
+    except RecursionError:
+        fail(fmt, "", f"the JSON is nested more than {MAX_DEPTH} levels deep")
+    return _tolerant.convert_list(fmt, _loads(fmt, data, tree), cls, notes)
+
+
+def _loads(fmt: str, data: bytes, tree: Callable[[], object] | None) -> object:
+    """The decoded document: ``tree()`` when given (the Document's own, decoded at most
+    once), else orjson's."""
+    if tree is not None:
+        value = tree()
+        if value is not None:
+            return value
+        not_json(fmt, data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        not_json(fmt, data)
+
+
+def not_json(fmt: str, data: bytes) -> NoReturn:
+    """Fail with where ``data`` stops being JSON (``not valid JSON at line L column C``)."""
+    fail(fmt, "", json_problem(data) or "not valid JSON")
 
 
 def _validation_failed(fmt: str, text: str) -> NoReturn:

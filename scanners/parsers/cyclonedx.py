@@ -6,21 +6,35 @@ pip-audit's CycloneDX output (spec 1.4, no purls, no ratings) and ML-BOMs.
   package identity comes from the component's purl (ecosystem = purl type); without a purl
   the ecosystem is inferred from the advisory id (``PYSEC-`` -> PyPI), so pip-audit's BOM and
   pip-audit's JSON give the same fingerprint.
+  An ``affects[].ref`` that is a purl without a version (OSV-Scanner writes the advisory's
+  package there) names the components whose purl is that package at any version: the
+  installed version comes from the component's ``bom-ref``/``purl``.
 - Severity: the worst explicit ``ratings[].severity``; else the band of the best CVSS score
   (v3/v4 before v2; a v3 vector without a score is computed); else ``medium`` (unrated).
-- VEX ``analysis.state`` ``not_affected``, ``false_positive``, ``resolved`` and
-  ``resolved_with_pedigree`` are not findings: they are listed in ``metadata["suppressed"]``.
-- Components of type ``machine-learning-model`` are listed in ``metadata["models"]`` with
-  their (trimmed) ``modelCard``.
+- The fixed version: ``affects[].versions`` marked ``unaffected``, Grype's
+  ``grype:fixed_versions`` property, else Trivy's ``recommendation`` ("Upgrade x to version
+  1.2.3").
+- VEX ``analysis`` is kept on the finding: ``state`` ``not_affected`` -> ``not_affected``,
+  ``false_positive`` -> ``false_positive``, ``resolved``/``resolved_with_pedigree`` ->
+  ``resolved``, ``exploitable`` with the response ``will_not_fix`` -> ``risk_accepted``;
+  ``exploitable``/``in_triage`` stay active. ``justification`` is the VEX justification and
+  detail; ``code_not_reachable`` also gives ``reachable=False``.
+- Every component is listed in ``metadata["components_list"]`` as ``{name, version, purl,
+  ecosystem}`` (the first :data:`MAX_LISTED`; the "which models use package X" inventory);
+  components of type ``machine-learning-model`` also in ``metadata["models"]`` with their
+  (trimmed) ``modelCard``. A BOM without a ``vulnerabilities`` array is an inventory:
+  ``Report.complete`` is False (its silence proves nothing).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from scanners.document import Document
 from scanners.evidence import trim
 from scanners.findings import NormalizedFinding, Report
+from scanners.parsers._fields import Lenient
 from scanners.parsers._kit import (
     MAX_DESCRIPTION,
     TEXT_SEVERITY,
@@ -35,6 +49,7 @@ from scanners.parsers._kit import (
     cvss3_base_score,
     cvss_score,
     ecosystem_from_ids,
+    kind,
     pick_fix,
     references,
     worse,
@@ -46,9 +61,19 @@ CATEGORY = "dependency"
 DESCRIPTION = "CycloneDX 1.4-1.6 JSON BOM/VEX (vulnerabilities, VEX states, ML-BOM model cards)"
 
 _R = Reader(SCAN_TYPE)
-_SUPPRESSED = frozenset({"not_affected", "false_positive", "resolved", "resolved_with_pedigree"})
+#: VEX analysis states -> Warden states ("exploitable" and "in_triage" stay active).
+_STATES = {
+    "not_affected": "not_affected",
+    "false_positive": "false_positive",
+    "resolved": "resolved",
+    "resolved_with_pedigree": "resolved",
+}
 _MAX_COMPONENTS = 500_000
 _MAX_DEPTH = 64
+#: Components listed in metadata["components_list"] (an image SBOM has a few thousand).
+MAX_LISTED = 5000
+#: Trivy's recommendation: "Upgrade <package> to version 1.2.3, 1.3.1".
+_RECOMMENDED_VERSION = re.compile(r"\bto version\s+(.+?)\s*\.?$", re.IGNORECASE)
 
 
 def sniff(doc: Document) -> bool:
@@ -129,13 +154,15 @@ def _model(comp: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _severity(ratings: list[Any], where: str) -> tuple[str, str, float | None, str]:
+def _severity(ratings: list[Any], where: str, loose: Lenient) -> tuple[str, str, float | None, str]:
     """(severity, raw severity, cvss score, cvss vector) from CycloneDX ratings."""
     explicit = ""
     raw = ""
     best: tuple[int, float, str] | None = None
     for k, r in enumerate(ratings):
-        r = _R.obj(r, f"{where}.ratings[{k}]")
+        if not isinstance(r, dict):
+            loose.notes.add(f"{where}.ratings[{k}]", "expected an object; left out")
+            continue
         sev = r.get("severity")
         if isinstance(sev, str) and sev:
             mapped = TEXT_SEVERITY.get(sev.lower())
@@ -164,6 +191,20 @@ def _severity(ratings: list[Any], where: str) -> tuple[str, str, float | None, s
 
 
 def _fixed(vuln: dict[str, Any], affect: dict[str, Any], installed: str) -> str:
+    fixes = _fix_list(vuln, affect)
+    if not fixes:
+        recommendation = vuln.get("recommendation")
+        match = (
+            _RECOMMENDED_VERSION.search(recommendation.strip())
+            if isinstance(recommendation, str)
+            else None
+        )
+        if match is not None:
+            fixes = [p.strip() for p in match.group(1).split(",") if p.strip()]
+    return pick_fix(installed, fixes)
+
+
+def _fix_list(vuln: dict[str, Any], affect: dict[str, Any]) -> list[str]:
     fixes: list[str] = []
     for v in as_list(affect.get("versions")):
         if (
@@ -181,7 +222,58 @@ def _fixed(vuln: dict[str, Any], affect: dict[str, Any], installed: str) -> str:
             value = prop.get("value")
             if isinstance(value, str):
                 fixes.extend(p.strip() for p in value.split(",") if p.strip())
-    return pick_fix(installed, fixes)
+    return fixes
+
+
+def _analysis(
+    analysis: dict[str, Any], where: str, loose: Lenient
+) -> tuple[str, str, bool | None, str]:
+    """``(Warden state, justification, reachable, raw VEX state)`` of a VEX analysis."""
+    raw = loose.text(analysis, "state", where)
+    state = _STATES.get(raw, "")
+    responses = loose.texts(analysis, "response", where)
+    if raw == "exploitable" and "will_not_fix" in responses:
+        state = "risk_accepted"
+    why = loose.text(analysis, "justification", where)
+    detail = loose.text(analysis, "detail", where).strip()
+    parts = [p for p in (why, detail) if p]
+    if not parts and responses:
+        parts = ["response: " + ", ".join(responses)]
+    justification = cut(": ".join(parts), 2000)
+    reachable = False if why == "code_not_reachable" else None
+    return state, justification, reachable, raw
+
+
+def _by_package(
+    ordered: list[tuple[dict[str, Any], str]],
+) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Components by the package their purl names, whatever its version (for an
+    ``affects[].ref`` that is a purl without one)."""
+    out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for comp, _where in ordered:
+        for key in ("purl", "bom-ref"):
+            value = comp.get(key)
+            purl = Purl.parse(value) if isinstance(value, str) else None
+            if purl is not None:
+                bucket = out.setdefault((purl.type, purl.namespace, purl.name), [])
+                if comp not in bucket:
+                    bucket.append(comp)
+                break
+    return out
+
+
+def _affected(
+    ref: str,
+    by_ref: dict[str, tuple[dict[str, Any], str]],
+    by_package: dict[tuple[str, str, str], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    found = by_ref.get(ref)
+    if found is not None:
+        return [found[0]]
+    purl = Purl.parse(ref)
+    if purl is not None and not purl.version:
+        return by_package.get((purl.type, purl.namespace, purl.name), [])
+    return []
 
 
 def parse(doc: Document) -> Report:
@@ -190,36 +282,50 @@ def parse(doc: Document) -> Report:
         _R.fail("", "expected a CycloneDX JSON object")
     if data.get("bomFormat") not in (None, "CycloneDX"):
         _R.fail("bomFormat", f'expected "CycloneDX", got {cut(str(data.get("bomFormat")), 50)!r}')
-    spec = _R.opt_str(data, "specVersion", "")
+    loose = Lenient(SCAN_TYPE)
+    spec = loose.text(data, "specVersion", "")
     by_ref, ordered = _components(data)
+    by_package: dict[tuple[str, str, str], list[dict[str, Any]]] | None = None
     tool, tool_version = _tool(data)
     ids = DependencyIds()
     out = Collector()
-    suppressed: list[dict[str, Any]] = []
     warnings: list[str] = []
     models: list[dict[str, Any]] = []
+    listed: list[dict[str, str]] = []
     for comp, _where in ordered:
         if comp.get("type") == "machine-learning-model":
             models.append(_model(comp))
+        if len(listed) < MAX_LISTED and comp is not _metadata_component(data):
+            entry = _listed(comp, ids)
+            if entry is not None:
+                listed.append(entry)
+    states: dict[str, int] = {}
 
-    for i, raw in enumerate(_R.opt_arr(data, "vulnerabilities", "")):
+    vulnerabilities = data.get("vulnerabilities")
+    if vulnerabilities is not None and not isinstance(vulnerabilities, list):
+        _R.fail("vulnerabilities", f"expected an array, got {kind(vulnerabilities)}")
+    for i, raw in enumerate(vulnerabilities or ()):
         where = f"vulnerabilities[{i}]"
         vuln = _R.obj(raw, where)
-        tool_id = _R.opt_str(vuln, "id", where)
+        tool_id = loose.text(vuln, "id", where)
         if not tool_id.strip():
             _R.fail(where, 'missing "id"')
         alias_ids: list[str] = []
-        for k, ref in enumerate(_R.opt_arr(vuln, "references", where)):
-            ref = _R.obj(ref, f"{where}.references[{k}]")
+        for k, ref in enumerate(loose.arr(vuln, "references", where)):
+            if not isinstance(ref, dict):
+                loose.notes.add(f"{where}.references[{k}]", "expected an object; left out")
+                continue
             rid = ref.get("id")
             if isinstance(rid, str) and rid:
                 alias_ids.append(rid)
         vid, others = canonical(tool_id, alias_ids)
-        severity, raw_sev, score, vector = _severity(_R.opt_arr(vuln, "ratings", where), where)
-        analysis = _R.opt_obj(vuln, "analysis", where)
-        state = _R.opt_str(analysis, "state", f"{where}.analysis")
-        description = _R.opt_str(vuln, "description", where) or _R.opt_str(vuln, "detail", where)
-        recommendation = _R.opt_str(vuln, "recommendation", where)
+        severity, raw_sev, score, vector = _severity(
+            loose.arr(vuln, "ratings", where), where, loose
+        )
+        analysis = loose.obj(vuln, "analysis", where)
+        state, justification, reachable, raw_state = _analysis(analysis, f"{where}.analysis", loose)
+        description = loose.text(vuln, "description", where) or loose.text(vuln, "detail", where)
+        recommendation = loose.text(vuln, "recommendation", where)
         urls: list[Any] = []
         source = vuln.get("source")
         if isinstance(source, dict):
@@ -236,18 +342,28 @@ def parse(doc: Document) -> Report:
             if isinstance(c, int) and not isinstance(c, bool)
         ]
 
-        affects = _R.opt_arr(vuln, "affects", where)
         targets: list[tuple[dict[str, Any], dict[str, Any] | None, str]] = []
-        for k, aff_raw in enumerate(affects):
-            aff = _R.obj(aff_raw, f"{where}.affects[{k}]")
-            ref = _R.req_str(aff, "ref", f"{where}.affects[{k}]")
-            found = by_ref.get(ref)
-            if found is None and len(warnings) < 50:
+        for k, aff in enumerate(loose.arr(vuln, "affects", where)):
+            awhere = f"{where}.affects[{k}]"
+            if not isinstance(aff, dict):
+                loose.notes.add(awhere, "expected an object; left out")
+                continue
+            ref = loose.text(aff, "ref", awhere)
+            if not ref:
+                loose.notes.add(awhere, 'no "ref": the affected package is unknown')
+                targets.append((aff, None, ""))
+                continue
+            if ref not in by_ref and by_package is None:
+                by_package = _by_package(ordered)
+            found = _affected(ref, by_ref, by_package or {})
+            if not found and len(warnings) < 50:
                 warnings.append(
-                    f"cyclonedx: {where}.affects[{k}].ref: {cut(ref, 200)!r} "
-                    "names no component in the BOM"
+                    f"cyclonedx: {awhere}.ref: {cut(ref, 200)!r} names no component in the BOM"
                 )
-            targets.append((aff, found[0] if found else None, ref))
+            if found:
+                targets.extend((aff, comp, ref) for comp in found)
+            else:
+                targets.append((aff, None, ref))
         if not targets:
             if len(warnings) < 50:
                 warnings.append(f'cyclonedx: {where}: no "affects"; the package is unknown')
@@ -255,33 +371,22 @@ def parse(doc: Document) -> Report:
 
         for aff, component, ref in targets:
             name, version, purl_text, eco = _identity(component, ref, ids, [tool_id, *alias_ids])
-            if state in _SUPPRESSED:
-                suppressed.append(
-                    {
-                        "id": vid,
-                        "package": name,
-                        "version": version,
-                        "state": state,
-                        "justification": cut(
-                            _R.opt_str(analysis, "justification", f"{where}.analysis"), 100
-                        ),
-                        "detail": cut(_R.opt_str(analysis, "detail", f"{where}.analysis"), 1000),
-                    }
-                )
-                continue
+            if not version:
+                version = _affected_version(aff)
             fixed = _fixed(vuln, aff, version)
             evidence: dict[str, Any] = {}
             if ref:
                 evidence["bom_ref"] = cut(ref, 500)
-            if state:
-                evidence["analysis_state"] = cut(state, 50)
-                detail = _R.opt_str(analysis, "detail", f"{where}.analysis")
-                if detail:
-                    evidence["analysis_detail"] = cut(detail, 1000)
+            if raw_state:
+                evidence["analysis_state"] = cut(raw_state, 50)
+                if justification:
+                    evidence["analysis_detail"] = cut(justification, 1000)
             if cwes:
                 evidence["cwes"] = cwes[:20]
             if isinstance(source, dict) and isinstance(source.get("name"), str):
                 evidence["source"] = cut(source["name"], 100)
+            if state:
+                states[state] = states.get(state, 0) + 1
             out.add(
                 NormalizedFinding(
                     fingerprint=ids.fingerprint(eco, name, vid),
@@ -304,14 +409,21 @@ def parse(doc: Document) -> Report:
                     references=references(urls),
                     remediation=cut(recommendation, 2000),
                     evidence=evidence,
+                    state=state,
+                    justification=justification if state else "",
+                    reachable=reachable,
                 )
             )
     meta: dict[str, Any] = {
         "spec_version": spec,
         "components": len(ordered),
+        "components_list": listed,
         "models": models,
-        "suppressed": suppressed,
     }
+    if len(ordered) > len(listed) + 1:
+        meta["components_listed"] = len(listed)
+    if states:
+        meta["states"] = dict(sorted(states.items()))
     serial = data.get("serialNumber")
     if isinstance(serial, str):
         meta["serial_number"] = cut(serial, 200)
@@ -322,12 +434,46 @@ def parse(doc: Document) -> Report:
         category=CATEGORY,
         findings=out.findings(),
         metadata=meta,
-        warnings=warnings,
+        warnings=warnings + loose.notes.all(),
         target=_main_component(data),
         # An SBOM without a vulnerabilities section is an inventory: no analysis was made,
         # so the absence of a finding proves nothing.
-        complete=isinstance(data.get("vulnerabilities"), list),
+        complete=isinstance(vulnerabilities, list),
     )
+
+
+def _metadata_component(data: dict[str, Any]) -> Any:
+    meta = data.get("metadata")
+    return meta.get("component") if isinstance(meta, dict) else None
+
+
+def _listed(comp: dict[str, Any], ids: DependencyIds) -> dict[str, str] | None:
+    """``{name, version, purl, ecosystem}`` of a component, for the inventory."""
+    name, version, purl_text = _text(comp, "name"), _text(comp, "version"), _text(comp, "purl")
+    purl = Purl.parse(purl_text)
+    eco = ids.ecosystem(purl.type) if purl is not None else ""
+    if purl is not None and (purl.namespace or not name):
+        name = purl.package_name()
+    if not name:
+        return None
+    return {
+        "name": cut(name, 300),
+        "version": cut(version or (purl.version if purl else ""), 100),
+        "purl": cut(purl_text, 500),
+        "ecosystem": eco,
+    }
+
+
+def _affected_version(aff: dict[str, Any]) -> str:
+    """The installed version an ``affects`` entry marks ``affected`` (Trivy writes it)."""
+    for v in as_list(aff.get("versions")):
+        if (
+            isinstance(v, dict)
+            and v.get("status") == "affected"
+            and isinstance(v.get("version"), str)
+        ):
+            return str(v["version"])
+    return ""
 
 
 def _main_component(data: dict[str, Any]) -> str:

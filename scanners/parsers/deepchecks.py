@@ -143,6 +143,7 @@ def parse(doc: Document) -> Report:
                 },
             )
             (report.passed if passed else report.findings).append(result)
+    report.target = suite[:500]  # the suite that ran, when the result names one
     report.metadata = {
         "suite": suite,
         "checks": checks,

@@ -99,6 +99,9 @@ def parse(doc: Document) -> Report:
     else:
         _F.fail("", 'no "metrics" or "tests" to read')
     report.metadata.update({"shape": shape, "timestamp": _F.opt_str(data, "timestamp", "")})
+    name = data.get("name")  # a snapshot saved with a name; the legacy shapes have none
+    if isinstance(name, str):
+        report.target = name[:500]
     if not report.findings and not report.passed:
         report.warnings.append("evidently: the report has no test or drift verdict to import")
     return report

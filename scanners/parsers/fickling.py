@@ -40,6 +40,9 @@ from scanners.parsers import _modelfile_common as mf
 from scanners.parsers._fields import Fields
 
 SCAN_TYPE = "fickling"
+#: Reads its own stream of concatenated JSON objects and names a broken one by object and
+#: byte: the generic "not valid JSON at line L column C" would be less precise.
+OWN_JSON_ERRORS = True
 CATEGORY = "model_file"
 DESCRIPTION = "fickling --check-safety --json-output (one JSON object appended per pickle)"
 

@@ -24,7 +24,15 @@ digest JSON. What each file yields:
     totals, so there is no pass rate and nothing for ``Report.passed``.
 digest (``entry_type: digest`` JSON, from ``garak.analyze``)
     One result per probe x detector from ``absolute_score`` (the pass rate): below 1.0 is
-    a finding, 1.0 is passed; z-scores and DEFCON levels in evidence.
+    a finding, 1.0 is passed; z-scores and DEFCON levels in evidence; ``total_evaluated``
+    and ``passed`` (newer digests) give ``sample_count`` and ``failure_count``.
+``*.avid.jsonl`` (``garak -r``: one AVID report per probe): see
+    :mod:`scanners.parsers.garak_avid`.
+
+Each family has its own scan type, which detection reports and ``Report.scan_type`` says:
+``garak`` (report.jsonl and digest), ``garak-hitlog``, ``garak-avid``. This module reads all
+of them whichever is chosen. ``Report.target`` is the model garak probed
+(``plugins.target_name``, the hitlog's generator).
 
 Severity of report and digest results follows garak's own DEFCON bands for a pass rate
 (as in its analysis): < 0.05 -> DEFCON 1 critical, < 0.4 -> 2 high, < 0.8 -> 3 medium,
@@ -56,6 +64,8 @@ METRIC = "pass_rate"
 _F = Fields(SCAN_TYPE)
 _REPORT_ENTRIES = {"start_run setup", "init", "attempt", "eval", "completion", "digest"}
 _META_ENTRIES = {"start_run setup", "config"}
+#: Rows only a report.jsonl has (hitlogs may carry the setup and completion rows).
+_OWN_REPORT_ENTRIES = {"init", "attempt", "eval", "digest", "completion"}
 _DEFCON_SEVERITY = {1: "critical", 2: "high", 3: "medium", 4: "low", 5: "info"}
 #: setup/config keys allowed into metadata (the rest can carry keys, tokens and paths).
 _SETUP_KEYS = {
@@ -77,20 +87,77 @@ _SETUP_KEYS = {
 _SAMPLES = 5
 
 
-def sniff(doc: Document) -> bool:
+HITLOG = "garak-hitlog"
+AVID = "garak-avid"
+
+
+def family(doc: Document) -> str:
+    """Which garak file this is: ``garak`` (report.jsonl, digest), ``garak-hitlog``,
+    ``garak-avid`` (``garak -r``), or "" for none."""
     data = doc.json
     if isinstance(data, dict):
-        return (data.get("entry_type") == "digest" and isinstance(data.get("eval"), dict)) or (
-            _is_hit(data)
-        )
+        if data.get("entry_type") == "digest" and isinstance(data.get("eval"), dict):
+            return SCAN_TYPE
+        if _is_hit(data):
+            return HITLOG
+        return AVID if is_garak_avid(data) else ""
     rows = doc.jsonl
     if not rows or not isinstance(rows[0], dict):
-        return False
+        return ""
     entry = rows[0].get("entry_type")
-    return (isinstance(entry, str) and entry in _REPORT_ENTRIES | _META_ENTRIES) or _is_hit(rows[0])
+    if isinstance(entry, str) and entry in _REPORT_ENTRIES | _META_ENTRIES:
+        # Hitlogs may open with the run's setup rows too: a report has rows of its own.
+        for row in rows:
+            if isinstance(row, dict):
+                kind = row.get("entry_type")
+                if not isinstance(kind, str) or kind in _OWN_REPORT_ENTRIES:
+                    return SCAN_TYPE
+                if _is_hit(row):
+                    return HITLOG
+        return HITLOG  # setup/config/completed only: read as a hitlog without hits
+    if _is_hit(rows[0]):
+        return HITLOG
+    return AVID if is_garak_avid(rows[0]) else ""
+
+
+def is_garak_avid(row: Any) -> bool:
+    """An AVID report written by garak's ``-r`` export (not Giskard's): it names garak in
+    its references or description, or its metric results are garak's per-detector table."""
+    if not isinstance(row, dict) or row.get("data_type") != "AVID":
+        return False
+    for ref in _list(row.get("references")):
+        if isinstance(ref, dict) and "garak" in f"{ref.get('url')} {ref.get('label')}".lower():
+            return True
+    desc = row.get("description")
+    if isinstance(desc, dict) and "garak" in str(desc.get("value", "")).lower():
+        return True
+    for metric in _list(row.get("metrics")):
+        results = metric.get("results") if isinstance(metric, dict) else None
+        if isinstance(results, dict) and "detector" in results:
+            return True
+    return False
+
+
+def sniff(doc: Document) -> bool:
+    return bool(family(doc))
 
 
 def parse(doc: Document) -> Report:
+    kind = family(doc)
+    if kind == AVID:
+        from scanners.parsers.garak_avid import parse_rows
+
+        data = doc.json
+        return parse_rows([(1, data)] if isinstance(data, dict) else _F.jsonl(doc))
+    report = _parse(doc)
+    if report.metadata.get("kind") == "hitlog":
+        report.scan_type = HITLOG
+    if not report.target:
+        report.target = str(report.metadata.get("model_name") or "")[:500]
+    return report
+
+
+def _parse(doc: Document) -> Report:
     data = doc.json
     rows = [(1, data)] if isinstance(data, dict) else _F.jsonl(doc)
     if not rows:
@@ -278,6 +345,8 @@ def _hitlog(run: _Run) -> Report:
     report.metadata["hits"] = len(run.hits)
     report.metadata["run_ids"] = sorted(run_ids)[:20]
     report.metadata["generators"] = sorted(generators)[:20]
+    if len(generators) == 1 and not report.metadata.get("model_name"):
+        report.target = next(iter(generators))[:500]
     return report
 
 
@@ -349,14 +418,20 @@ def _digest(digest: dict[str, Any]) -> Report:
                     }
                 )
                 evidence.update(_tag_evidence(info.get("tags", [])))
+                total = _F.opt_int(det, "total_evaluated", dwhere)
+                passed = _F.opt_int(det, "passed", dwhere)
+                failures = total - passed if total is not None and passed is not None else None
+                if failures is not None and failures < 0:
+                    failures = None
+                counted = f" ({failures} of {total} outputs failed)" if failures is not None else ""
                 result = _result(
                     probe,
                     detector,
                     score,
                     level or _defcon(score),
-                    title=f"garak {probe} / {detector}: pass rate {score:.1%}",
-                    sample_count=None,
-                    failure_count=None,
+                    title=f"garak {probe} / {detector}: pass rate {score:.1%}{counted}",
+                    sample_count=total,
+                    failure_count=failures,
                     info=info,
                     evidence=evidence,
                 )

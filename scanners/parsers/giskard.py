@@ -10,6 +10,11 @@
     ``affects.artifacts`` the model and dataset (metadata). AVID carries no Giskard level:
     severity is high when the risk domain is Security, else medium.
 
+The two exports have their own scan types, ``giskard`` and ``giskard-avid``; an AVID file
+written by garak (``garak -r``) chosen as either is read as garak's
+(:mod:`scanners.parsers.garak_avid`). ``Report.target`` is the dataset the AVID reports name,
+else the model.
+
 Both exports of one scan give the same fingerprints: ``("giskard", description with its
 numbers masked, "")``. Masking (``10.5%`` -> ``#``) keeps a finding stable when a re-run
 moves its numbers; the metric is left out because ``to_json`` does not name it.
@@ -54,19 +59,44 @@ _REMEDIATION = (
 )
 
 
-def sniff(doc: Document) -> bool:
+AVID_SCAN_TYPE = "giskard-avid"
+
+
+def is_avid(doc: Document) -> bool:
+    """One AVID report or JSON Lines of them (Giskard's or anyone's)."""
     data = doc.json
     if isinstance(data, dict):
-        if data.get("data_type") == "AVID":
-            return True
-        return _is_scan_json(data)
+        return data.get("data_type") == "AVID"
     rows = doc.jsonl
-    if not rows:
-        return False
-    return isinstance(rows[0], dict) and rows[0].get("data_type") == "AVID"
+    return (
+        rows is not None
+        and bool(rows)
+        and isinstance(rows[0], dict)
+        and (rows[0].get("data_type") == "AVID")
+    )
+
+
+def sniff(doc: Document) -> bool:
+    data = doc.json
+    if isinstance(data, dict) and data.get("data_type") != "AVID":
+        return _is_scan_json(data)
+    return is_avid(doc)
 
 
 def parse(doc: Document) -> Report:
+    from scanners.parsers import garak
+
+    if garak.family(doc) == garak.AVID:
+        return garak.parse(doc)  # garak's AVID export, whichever of the two was chosen
+    report = _parse(doc)
+    if report.metadata.get("export") == "avid":
+        report.scan_type = AVID_SCAN_TYPE
+        datasets, models = report.metadata.get("datasets") or [], report.metadata.get("models")
+        report.target = str((datasets or models or [""])[0])[:500]
+    return report
+
+
+def _parse(doc: Document) -> Report:
     data = doc.json
     if isinstance(data, str):  # to_json() output saved as a JSON string
         try:

@@ -109,6 +109,7 @@ def parse(doc: Document) -> Report:
 
     report.findings = mf.merge(findings)
     report.passed = _dedupe(report.passed)
+    report.target = default_location[:500]  # the one asset scanned, when there is one
     report.metadata = {
         "files_scanned": files_scanned,
         "bytes_scanned": _F.opt_int(data, "bytes_scanned", ""),

@@ -135,6 +135,7 @@ def parse(doc: Document) -> Report:
         "skipped_unsupported": unsupported,
         "errors": len(error_sources),
     }
+    report.target = input_path[:500]  # the file or directory modelscan was given
     return report
 
 

@@ -1,8 +1,20 @@
-"""OSV-Scanner JSON (``osv-scanner --format json``).
+"""OSV-Scanner JSON (``osv-scanner --format json``, v1 and v2).
 
 ``results[].packages[]`` carry ``vulnerabilities`` (full OSV records) and ``groups`` (the ids
 OSV-Scanner considers one vulnerability, with ``max_severity``: a CVSS score as a string,
-possibly empty). One finding per group per package; without groups, one per vulnerability.
+possibly empty). One finding per vulnerability per package: the groups, the records and
+their aliases are joined by any id they share (a group listing ``GHSA-x`` and a record
+``GO-2023-1`` whose aliases hold ``GHSA-x`` are one finding); without groups, one per record.
+
+- A package found by its git commit (a submodule, a vendored C library) may have an empty
+  name and ecosystem: it is named by its repository (the name when it is one, else the
+  ``repo`` of the record's GIT range, else the commit) with ecosystem ``git`` and the commit
+  as its version.
+- ``file_path`` is the source (the lockfile, SBOM or directory scanned); ``Report.target``
+  is that source, or the common directory of several, else their paths joined.
+- Call analysis (``groups[].experimental_analysis``, ``experimentalAnalysis`` in v1):
+  ``called: false`` for every analysed id -> ``reachable=False``; any ``called: true`` ->
+  ``True``; no analysis -> ``None``.
 
 Severity: the group's ``max_severity`` (CVSS band), else the best CVSS v3 vector among the
 group's records (computed), else the advisory's own rating (GHSA ``database_specific.severity``),
@@ -12,10 +24,12 @@ ranges of this package.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from scanners.document import Document
 from scanners.findings import NormalizedFinding, Report
+from scanners.parsers._fields import Lenient
 from scanners.parsers._kit import (
     TEXT_SEVERITY,
     UNRATED,
@@ -39,6 +53,8 @@ CATEGORY = "dependency"
 DESCRIPTION = "OSV-Scanner JSON (lockfile/SBOM/container dependency vulnerabilities)"
 
 _R = Reader(SCAN_TYPE)
+#: Most records one package may carry (a hostile report must not make the grouping slow).
+_MAX_RECORDS = 5000
 
 
 def sniff(doc: Document) -> bool:
@@ -124,6 +140,7 @@ def parse(doc: Document) -> Report:
     if not isinstance(data, dict):
         _R.fail("", 'expected an object with "results"')
     results = _R.arr(data.get("results"), "results")
+    loose = Lenient(SCAN_TYPE)
     ids = DependencyIds()
     out = Collector()
     sources: list[str] = []
@@ -131,60 +148,42 @@ def parse(doc: Document) -> Report:
     for ri, rraw in enumerate(results):
         rwhere = f"results[{ri}]"
         result = _R.obj(rraw, rwhere)
-        source = _R.opt_obj(result, "source", rwhere)
-        source_path = _R.opt_str(source, "path", f"{rwhere}.source")
-        if source_path and len(sources) < 200:
+        source = loose.obj(result, "source", rwhere)
+        source_path = loose.text(source, "path", f"{rwhere}.source")
+        if source_path and source_path not in sources and len(sources) < 200:
             sources.append(cut(source_path, 500))
         for pi, praw in enumerate(_R.opt_arr(result, "packages", rwhere)):
             pwhere = f"{rwhere}.packages[{pi}]"
             entry = _R.obj(praw, pwhere)
             pkg = _R.obj(entry.get("package"), f"{pwhere}.package")
-            name = _R.req_str(pkg, "name", f"{pwhere}.package")
-            version = _R.opt_str(pkg, "version", f"{pwhere}.package")
-            raw_eco = _R.opt_str(pkg, "ecosystem", f"{pwhere}.package")
-            eco = osv_ecosystem(raw_eco)
             packages_seen += 1
-            vulns: dict[str, dict[str, Any]] = {}
-            order: list[str] = []
+            records: dict[str, dict[str, Any]] = {}
             for vi, vraw in enumerate(_R.opt_arr(entry, "vulnerabilities", pwhere)):
                 vwhere = f"{pwhere}.vulnerabilities[{vi}]"
                 v = _R.obj(vraw, vwhere)
                 vid = _R.req_str(v, "id", vwhere)
-                _R.str_list(v, "aliases", vwhere)
-                if vid not in vulns:
-                    vulns[vid] = v
-                    order.append(vid)
-            groups: list[tuple[list[str], list[str], str]] = []
-            grouped: set[str] = set()
+                if vid not in records and len(records) < _MAX_RECORDS:
+                    records[vid] = v
+            groups: list[_Group] = []
             for gi, graw in enumerate(_R.opt_arr(entry, "groups", pwhere)):
                 gwhere = f"{pwhere}.groups[{gi}]"
                 group = _R.obj(graw, gwhere)
-                gids = _R.str_list(group, "ids", gwhere)
+                gids = loose.texts(group, "ids", gwhere)
                 if not gids:
                     _R.fail(gwhere, 'missing "ids"')
-                galiases = _R.str_list(group, "aliases", gwhere)
-                max_sev = _R.opt_str(group, "max_severity", gwhere)
-                groups.append((gids, galiases, max_sev))
-                grouped.update(gids)
-            for vid in order:
-                if vid not in grouped:
-                    groups.append(([vid], [], ""))
-            for gids, galiases, max_sev in groups:
-                records = [vulns[g] for g in gids if g in vulns]
-                out.add(
-                    _finding(
-                        ids,
-                        eco,
-                        raw_eco,
-                        name,
-                        version,
+                analysis = group.get("experimental_analysis", group.get("experimentalAnalysis"))
+                groups.append(
+                    _Group(
                         gids,
-                        galiases,
-                        max_sev,
-                        records,
-                        source_path,
+                        loose.texts(group, "aliases", gwhere),
+                        loose.text(group, "max_severity", gwhere),
+                        _reachable(analysis, f"{gwhere}.experimental_analysis", loose),
                     )
                 )
+            name, version, raw_eco = _package(pkg, records, f"{pwhere}.package", loose)
+            eco = osv_ecosystem(raw_eco)
+            for component in _components(groups, records, loose, pwhere):
+                out.add(_finding(ids, eco, raw_eco, name, version, component, records, source_path))
     findings = out.findings()
     return Report(
         tool=SCAN_TYPE,
@@ -193,7 +192,165 @@ def parse(doc: Document) -> Report:
         category=CATEGORY,
         findings=findings,
         metadata={"sources": sources, "packages": packages_seen},
+        warnings=loose.notes.all(),
+        target=_target(sources),
     )
+
+
+def _target(sources: list[str]) -> str:
+    """The one source scanned, else the directory all sources share, else their paths."""
+    if len(sources) == 1:
+        return sources[0]
+    if not sources:
+        return ""
+    try:
+        common = posixpath.commonpath([p.replace("\\", "/") for p in sources])
+    except ValueError:  # absolute and relative paths mixed
+        common = ""
+    if common and common not in ("/", "."):
+        return cut(common, 500)
+    return cut("; ".join(sorted(sources)), 500)
+
+
+class _Group:
+    """One vulnerability of a package: the ids OSV-Scanner grouped, and what it says."""
+
+    __slots__ = ("aliases", "ids", "max_severity", "reachable")
+
+    def __init__(
+        self, ids: list[str], aliases: list[str], max_severity: str, reachable: bool | None
+    ) -> None:
+        self.ids = ids
+        self.aliases = aliases
+        self.max_severity = max_severity
+        self.reachable = reachable
+
+
+def _reachable(analysis: Any, where: str, loose: Lenient) -> bool | None:
+    """True when any analysed id is called, False when all are not, None without analysis."""
+    if analysis is None:
+        return None
+    if not isinstance(analysis, dict):
+        loose.notes.add(where, "expected an object; left out")
+        return None
+    called = [
+        info.get("called")
+        for info in analysis.values()
+        if isinstance(info, dict) and isinstance(info.get("called"), bool)
+    ]
+    if not called:
+        return None
+    return any(called)
+
+
+def _package(
+    pkg: dict[str, Any], records: dict[str, dict[str, Any]], where: str, loose: Lenient
+) -> tuple[str, str, str]:
+    """``(name, version, raw ecosystem)``; a package known only by its git commit is named
+    by its repository with ecosystem ``git`` and the commit as its version."""
+    name = loose.text(pkg, "name", where).strip()
+    version = loose.text(pkg, "version", where)
+    raw_eco = loose.text(pkg, "ecosystem", where)
+    commit = loose.text(pkg, "commit", where).strip()
+    if commit and not raw_eco:
+        raw_eco = "git"
+        version = version or commit
+        if not name:
+            name = _repo_of(records) or f"commit {commit}"
+        name = _repo_name(name)
+    if not name:
+        _R.fail(where, 'missing "name" (and no "commit")')
+    return name, version, raw_eco
+
+
+def _repo_of(records: dict[str, dict[str, Any]]) -> str:
+    for rec in records.values():
+        for aff in as_list(rec.get("affected")):
+            for rng in as_list(aff.get("ranges")) if isinstance(aff, dict) else ():
+                if isinstance(rng, dict) and isinstance(rng.get("repo"), str) and rng["repo"]:
+                    return str(rng["repo"])
+    return ""
+
+
+def _repo_name(name: str) -> str:
+    """A repository URL as one stable name: no scheme, no ``.git``, no trailing slash
+    (``https://github.com/curl/curl.git`` -> ``github.com/curl/curl``)."""
+    for prefix in ("https://", "http://", "git://", "ssh://", "git+https://"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    name = name.removeprefix("git@").rstrip("/")
+    return name.removesuffix(".git")
+
+
+class _Component:
+    """The groups and records of one package that share an id: one finding."""
+
+    __slots__ = ("groups", "ids", "records")
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.groups: list[_Group] = []
+        self.records: list[str] = []
+
+
+def _components(
+    groups: list[_Group], records: dict[str, dict[str, Any]], loose: Lenient, where: str
+) -> list[_Component]:
+    """Groups and records joined by shared ids (union-find over ids, first-seen order)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(items: list[str]) -> None:
+        roots = []
+        for item in items:
+            key = item.strip().upper()
+            if not key:
+                continue
+            parent.setdefault(key, key)
+            roots.append(find(key))
+        for r in roots[1:]:
+            if r != roots[0]:
+                parent[r] = roots[0]
+
+    for group in groups:
+        union([*group.ids, *group.aliases])
+    for vid, rec in records.items():
+        aliases = [a for a in as_list(rec.get("aliases")) if isinstance(a, str)]
+        union([vid, *aliases])
+    by_root: dict[str, _Component] = {}
+    order: list[_Component] = []
+
+    def component(key: str) -> _Component:
+        root = find(key.strip().upper())
+        comp = by_root.get(root)
+        if comp is None:
+            comp = by_root[root] = _Component()
+            order.append(comp)
+        return comp
+
+    for group in groups:
+        comp = component(group.ids[0])
+        comp.groups.append(group)
+        for i in [*group.ids, *group.aliases]:
+            if i not in comp.ids:
+                comp.ids.append(i)
+    for vid, rec in records.items():
+        comp = component(vid)
+        comp.records.append(vid)
+        for i in [vid, *(a for a in as_list(rec.get("aliases")) if isinstance(a, str))]:
+            if i not in comp.ids:
+                comp.ids.append(i)
+    if len(groups) > 1 and len(order) < len(groups):
+        loose.notes.add(where, f"{len(groups)} groups share ids: read as {len(order)} finding(s)")
+    return order
 
 
 def _finding(
@@ -202,29 +359,27 @@ def _finding(
     raw_eco: str,
     name: str,
     version: str,
-    gids: list[str],
-    galiases: list[str],
-    max_sev: str,
-    records: list[dict[str, Any]],
+    comp: _Component,
+    all_records: dict[str, dict[str, Any]],
     source_path: str,
 ) -> NormalizedFinding:
-    all_ids: list[str] = []
-    for i in [*gids, *galiases]:
-        if i not in all_ids:
-            all_ids.append(i)
-    for rec in records:
-        for a in as_list(rec.get("aliases")):
-            if isinstance(a, str) and a not in all_ids:
-                all_ids.append(a)
-    tool_id = gids[0]
-    vid, others = canonical(tool_id, all_ids)
+    records = [all_records[r] for r in comp.records]
+    group_ids = [i for g in comp.groups for i in g.ids]
+    # The tool's own id for the advisory: a grouped id it has the record of, else a record.
+    tool_id = next((i for i in group_ids if i in all_records), "") or (
+        comp.records[0] if comp.records else group_ids[0]
+    )
+    vid, others = canonical(tool_id, comp.ids)
 
-    score = cvss_score(max_sev) if max_sev else None
+    max_sev = ""
+    score: float | None = None
+    for group in comp.groups:
+        s = cvss_score(group.max_severity) if group.max_severity else None
+        if s is not None and (score is None or s > score):
+            score, max_sev = s, group.max_severity
     vector = ""
     raw = max_sev
-    severity = ""
-    if score is not None:
-        severity = from_cvss(score)
+    severity = from_cvss(score) if score is not None else ""
     for rec in records:
         s, vec = _vector_score(rec)
         if s is not None and score is None:
@@ -268,7 +423,7 @@ def _finding(
                     cid = c.get("cweId") if isinstance(c, dict) else None
                     if isinstance(cid, str) and cid not in cwes:
                         cwes.append(cid)
-    fixed = pick_fix(version, fixes)
+    fixed = "" if eco == "git" else pick_fix(version, fixes)
     evidence: dict[str, Any] = {"locations": [cut(source_path, 500)] if source_path else []}
     if raw_eco:
         evidence["osv_ecosystem"] = cut(raw_eco, 100)
@@ -276,14 +431,20 @@ def _finding(
         evidence["fix_versions"] = fixes[:20]
     if cwes:
         evidence["cwes"] = cwes[:20]
-    if len(gids) > 1:
-        evidence["group"] = gids[:20]
+    if len(group_ids) > 1:
+        evidence["group"] = group_ids[:20]
+    reachable: bool | None = None
+    for group in comp.groups:
+        if group.reachable is not None:
+            reachable = group.reachable or bool(reachable)
+    if reachable is not None:
+        evidence["called"] = reachable
     return NormalizedFinding(
         fingerprint=ids.fingerprint(eco, name, vid),
         category=CATEGORY,
         tool=SCAN_TYPE,
-        rule_id=tool_id,
-        title=cut(summary, 500) if summary else f"{vid} in {name} {version}".strip(),
+        rule_id=cut(tool_id, 200),
+        title=cut(summary, 500) if summary else cut(f"{vid} in {name} {version}".strip(), 500),
         severity=severity,
         description=cut(details or summary, 8192),
         raw_severity=cut(raw, 200),
@@ -291,11 +452,13 @@ def _finding(
         cvss_vector=cut(vector, 200),
         vuln_id=vid,
         aliases=others,
-        package=name,
-        package_version=version,
+        package=cut(name, 500),
+        package_version=cut(version, 200),
         fixed_version=fixed,
         ecosystem=eco,
+        file_path=cut(source_path, 1000),
         references=references(refs),
         remediation=f"Upgrade {name} to {fixed} or later." if fixed else "",
         evidence=evidence,
+        reachable=reachable,
     )

@@ -25,6 +25,8 @@ from scanners.parsers import _modelfile_common as mf
 from scanners.parsers._fields import Fields
 
 SCAN_TYPE = "picklescan"
+#: A text format: a line that starts with "{" is not broken JSON.
+OWN_JSON_ERRORS = True
 CATEGORY = "model_file"
 DESCRIPTION = "picklescan text output: dangerous pickle imports per file and scan summary"
 

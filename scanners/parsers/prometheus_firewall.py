@@ -36,6 +36,8 @@ from scanners.parsers._assessment_common import runtime_fingerprint, runtime_tax
 from scanners.parsers._fields import Fields
 
 SCAN_TYPE = "prometheus-firewall"
+#: A text format: a line that starts with "{" is not broken JSON.
+OWN_JSON_ERRORS = True
 CATEGORY = "runtime"
 DESCRIPTION = "AI firewall Prometheus metrics (*_rule_evaluated_total{flagged,rule,...})"
 
@@ -127,7 +129,10 @@ def parse(doc: Document) -> Report:
     if not seen:
         _F.fail("", f"no *{_RULE_SUFFIX} counters with rule and flagged labels")
     tool = prefix.replace("_", "-") or "ai-firewall"
-    report = Report(tool=tool, tool_version="", scan_type=SCAN_TYPE, category=CATEGORY)
+    # A scrape of runtime counters: what it does not count was not looked for.
+    report = Report(
+        tool=tool, tool_version="", scan_type=SCAN_TYPE, category=CATEGORY, complete=False
+    )
     report.warnings.extend(warnings)
     for rule in rules.values():
         if rule.flagged > 0:

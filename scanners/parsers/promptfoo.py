@@ -214,6 +214,11 @@ def parse(doc: Document) -> Report:
         },
         "created_at": _F.opt_str(meta, "evaluationCreatedAt", "metadata"),
     }
+    # What was evaluated: the eval's description, else the test set it read from a file.
+    tests_source = config.get("tests")
+    report.target = report.metadata["description"] or (
+        tests_source[:500] if isinstance(tests_source, str) else ""
+    )
     declared = report.metadata["stats"]
     if declared and declared.get("successes", 0) + declared.get("failures", 0) != sum(
         g.passed + g.failed for g in groups.values()

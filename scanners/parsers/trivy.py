@@ -1,20 +1,27 @@
-"""Trivy JSON (``trivy image|fs|repo --format json``): schema v2
-``{SchemaVersion, Results: [{Target, Class, Type, Vulnerabilities, Misconfigurations,
-Secrets}]}``, the legacy bare list of results, and ``trivy k8s`` reports
-(``{ClusterName, Vulnerabilities|Misconfigurations|Resources: [{Namespace, Kind, Name,
-Results}]}``).
+"""Trivy JSON (``trivy image|fs|repo|k8s --format json``), every shape of the last releases:
+schema v2 ``{SchemaVersion, ArtifactName, Results: [{Target, Class, Type, Vulnerabilities,
+Misconfigurations, Secrets, ExperimentalModifiedFindings}]}``, the object form without
+``SchemaVersion`` (``{ImageID, RepoTags, Results}``), the legacy bare list of results, and
+``trivy k8s`` reports (``{ClusterName, Vulnerabilities|Misconfigurations|Resources:
+[{Namespace, Kind, Name, Results}]}``).
 
 - Vulnerabilities are ``dependency`` findings: fingerprint ``(ecosystem from Type, PkgName,
   canonical id of VulnerabilityID + VendorIDs)``. Severity is Trivy's own ``Severity`` (already
   chosen by Trivy from ``SeveritySource``); ``UNKNOWN`` falls back to the CVSS band, else
   ``medium``. ``cvss_score`` is ``CVSS[SeveritySource].V3Score`` (else its ``V40Score``, else
-  NVD's, else any). ``FixedVersion`` is comma separated and may be empty. ``Status:
-  not_affected`` (a vendor VEX statement) is not a finding: it is listed in
-  ``metadata["suppressed"]``.
+  NVD's, else any). ``FixedVersion`` is comma separated and may be empty.
 - Misconfigurations (``Status`` ``FAIL``) and secrets are ``code`` findings fingerprinted by
-  ``(tool, rule id, target, line)``.
-- An entry without ``VulnerabilityID`` (seen in old reports) is skipped with a warning; a value
-  of the wrong JSON type is a :class:`ReportError` naming its path.
+  ``(tool, rule id, target, line)``; passed checks are counted.
+- Kept, in a not-active ``state`` with the tool's words as ``justification``: a vulnerability
+  whose vendor status is ``not_affected`` (state ``not_affected``); a misconfiguration
+  ``EXCEPTION`` (an exception policy: ``risk_accepted``); and what ``--show-suppressed``
+  lists in ``ExperimentalModifiedFindings``: ``ignored`` (``.trivyignore``, ignore policy:
+  ``risk_accepted``, or ``false_positive`` when its statement says so), VEX ``not_affected``
+  (``not_affected``) and ``fixed`` (``resolved``).
+- An entry without ``VulnerabilityID`` (seen in old reports) is skipped with a warning. A
+  value of an unexpected type in an optional field is left out with a notice in
+  ``Report.warnings`` (the tolerant path, :mod:`scanners.parsers._tolerant`); an entry that is
+  not an object is a :class:`ReportError` naming its path.
 
 Image scans run to tens of thousands of vulnerabilities and 30 MB and more, so this parser
 decodes with typed msgspec ``Struct`` classes (:mod:`scanners.parsers._typed`) instead of the
@@ -27,14 +34,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
 from scanners import fingerprint
 from scanners.document import Document
-from scanners.findings import NormalizedFinding, Report
-from scanners.parsers import _typed
+from scanners.findings import NormalizedFinding, Report, ReportError
+from scanners.parsers import _tolerant, _typed
 from scanners.parsers._kit import (
     MAX_DESCRIPTION,
     MAX_REFERENCES,
@@ -71,6 +78,7 @@ class _PkgIdentifier(msgspec.Struct, gc=False):
 
 
 class _Vulnerability(msgspec.Struct, gc=False):
+    IDENTITY: ClassVar[frozenset[str]] = frozenset({"VulnerabilityID", "PkgName"})  # _tolerant
     VulnerabilityID: str | None = None
     VendorIDs: list[str] | None = None
     PkgName: str | None = None
@@ -110,12 +118,23 @@ class _Misconfiguration(msgspec.Struct, gc=False):
 
 
 class _Secret(msgspec.Struct, gc=False):
+    IDENTITY: ClassVar[frozenset[str]] = frozenset({"RuleID"})
     RuleID: str
     Category: str | None = None
     Severity: str | None = None
     Title: str | None = None
     StartLine: int | None = None
     Match: str | None = None
+
+
+class _ModifiedFinding(msgspec.Struct, gc=False):
+    """``--show-suppressed``: a finding an ignore file, a policy or a VEX document changed."""
+
+    Type: str | None = None
+    Status: str | None = None
+    Statement: str | None = None
+    Source: str | None = None
+    Finding: Any = None  # a vulnerability, misconfiguration or secret (few: decoded as is)
 
 
 class _Result(msgspec.Struct, gc=False):
@@ -125,6 +144,7 @@ class _Result(msgspec.Struct, gc=False):
     Vulnerabilities: list[_Vulnerability] | None = None
     Misconfigurations: list[_Misconfiguration] | None = None
     Secrets: list[_Secret] | None = None
+    ExperimentalModifiedFindings: list[_ModifiedFinding] | None = None
 
 
 class _K8sResource(msgspec.Struct, gc=False):
@@ -136,6 +156,8 @@ class _K8sResource(msgspec.Struct, gc=False):
 
 class _Metadata(msgspec.Struct, gc=False):
     OS: dict[str, Any] | None = None
+    ImageID: str | None = None
+    RepoTags: list[str] | None = None
 
 
 class _Version(msgspec.Struct, gc=False):
@@ -143,6 +165,7 @@ class _Version(msgspec.Struct, gc=False):
 
 
 class _Report(msgspec.Struct, gc=False):
+    STRICT: ClassVar[frozenset[str]] = frozenset({"Results"})  # see _tolerant
     SchemaVersion: int | str | None = None
     CreatedAt: str | None = None
     ArtifactID: Any = None
@@ -152,6 +175,11 @@ class _Report(msgspec.Struct, gc=False):
     Results: list[_Result] | None = None
     Trivy: _Version | None = None
     ReportID: Any = None
+    # the object form before SchemaVersion
+    ImageID: str | None = None
+    RepoTags: list[str] | None = None
+    RepoDigests: Any = None
+    DiffIDs: Any = None
     # trivy k8s
     ClusterName: str | None = None
     Vulnerabilities: list[_K8sResource] | None = None
@@ -167,10 +195,24 @@ class _KnownReport(_Report, forbid_unknown_fields=True):
 _DECODE_REPORT = msgspec.json.Decoder(_Report)
 _DECODE_KNOWN = msgspec.json.Decoder(_KnownReport)
 _DECODE_LEGACY = msgspec.json.Decoder(list[_Result])
+_FINDING_TYPES: dict[str, type[Any]] = {
+    "vulnerability": _Vulnerability,
+    "misconfiguration": _Misconfiguration,
+    "secret": _Secret,
+}
+#: ExperimentalModifiedFindings statuses -> Warden states ("" keeps the finding active).
+_MODIFIED_STATE = {
+    "ignored": "risk_accepted",
+    "not_affected": "not_affected",
+    "fixed": "resolved",
+    "false_positive": "false_positive",
+}
+_FALSE_POSITIVE_WORDS = ("false positive", "false-positive", "falsepositive", "not a bug")
 
 _SEVERITY = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
 _K8S_KEYS = ("Vulnerabilities", "Misconfigurations", "Resources")
-_SUPPRESSED_STATUS = "not_affected"
+_RESULT_KEYS = ("Vulnerabilities", "Misconfigurations", "Secrets", "Type", "Class")
+_NOT_AFFECTED = "not_affected"
 _sha256 = hashlib.sha256
 #: NormalizedFinding's fields in declaration order, as the positional fast path passes them.
 _FIELD_ORDER = (
@@ -189,19 +231,21 @@ _POSITIONAL = (
 _ROTATE = "Revoke and rotate the secret, then remove it from the source and its history."
 
 
+def _is_result(item: Any) -> bool:
+    return isinstance(item, dict) and "Target" in item and any(k in item for k in _RESULT_KEYS)
+
+
 def sniff(doc: Document) -> bool:
     data = doc.json
     if isinstance(data, dict):
         if "SchemaVersion" in data and ("Results" in data or "ArtifactName" in data):
             return True
+        results = data.get("Results")
+        if isinstance(results, list) and results and _is_result(results[0]):
+            return True  # the object form written before SchemaVersion
         return "ClusterName" in data and any(k in data for k in _K8S_KEYS)
     if isinstance(data, list) and data:
-        first = data[0]
-        return (
-            isinstance(first, dict)
-            and "Target" in first
-            and any(k in first for k in ("Vulnerabilities", "Misconfigurations", "Secrets", "Type"))
-        )
+        return _is_result(data[0])
     return False
 
 
@@ -212,6 +256,16 @@ def _is_trivy(report: _Report) -> bool:
         report.Results is not None or report.ArtifactName is not None
     ):
         return True
+    if report.Results:
+        first = report.Results[0]
+        if first.Target is not None and (
+            first.Vulnerabilities is not None
+            or first.Misconfigurations is not None
+            or first.Secrets is not None
+            or first.Type is not None
+            or first.Class is not None
+        ):
+            return True
     return report.ClusterName is not None and (
         report.Vulnerabilities is not None
         or report.Misconfigurations is not None
@@ -233,14 +287,28 @@ def parse_direct(data: bytes) -> Report | None:
 
 def parse(doc: Document) -> Report:
     with gc_paused():
-        head = _typed.first_byte(doc.data)
+        head = doc.first_byte()
+        notes = _tolerant.Notes(SCAN_TYPE)
+
+        def tree() -> object:
+            return doc.json
+
         if head == b"[":
-            st = _State()
-            _results(st, _typed.decode(SCAN_TYPE, doc.data, _DECODE_LEGACY), "", "")
-            return _finish(st, {"legacy": True}, "")
+            st = _State(notes)
+            results = _typed.decode_list_tolerant(
+                SCAN_TYPE, doc.data, _DECODE_LEGACY, _Result, notes, tree
+            )
+            _results(st, results, "", "")
+            target = (results[0].Target or "") if results else ""
+            return _finish(st, {"legacy": True}, "", target)
         if head != b"{":
-            fail(SCAN_TYPE, "", 'expected an object with "Results" or an array of results')
-        return _from_report(_typed.decode(SCAN_TYPE, doc.data, _DECODE_REPORT))
+            if head in (b"", b'"') or head.isalnum() or head == b"-":
+                if not doc.data.strip():
+                    fail(SCAN_TYPE, "", "the report is empty")
+                fail(SCAN_TYPE, "", 'expected an object with "Results" or an array of results')
+            _typed.not_json(SCAN_TYPE, doc.data)
+        report = _typed.decode_tolerant(SCAN_TYPE, doc.data, _DECODE_REPORT, _Report, notes, tree)
+        return _from_report(report, notes)
 
 
 class _State:
@@ -248,24 +316,26 @@ class _State:
         "collector",
         "ids",
         "misconf_passed",
+        "notes",
         "skipped",
-        "suppressed",
+        "states",
         "targets",
         "warnings",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, notes: _tolerant.Notes | None = None) -> None:
         self.collector = Collector()
         self.ids = DependencyIds()
-        self.suppressed: list[dict[str, str]] = []
+        self.notes = notes or _tolerant.Notes(SCAN_TYPE)
         self.warnings: list[str] = []
         self.skipped = 0
         self.misconf_passed = 0
         self.targets = 0
+        self.states: dict[str, int] = {}
 
 
-def _from_report(data: _Report) -> Report:
-    st = _State()
+def _from_report(data: _Report, notes: _tolerant.Notes | None = None) -> Report:
+    st = _State(notes)
     meta: dict[str, Any] = {}
     tool_version = ""
     if data.Trivy is not None and data.Trivy.Version is not None:
@@ -289,14 +359,26 @@ def _from_report(data: _Report) -> Report:
     elif data.SchemaVersion is None and data.ArtifactName is None:
         fail(SCAN_TYPE, "", 'missing "Results"')
     # else: Trivy omits an empty "Results" (a clean artifact): no findings
-    return _finish(st, meta, tool_version)
+    return _finish(st, meta, tool_version, _target(data))
 
 
-def _finish(st: _State, meta: dict[str, Any], tool_version: str) -> Report:
+def _target(data: _Report) -> str:
+    """What was scanned: ``ArtifactName``, else the image's first tag or its id (the object
+    form before SchemaVersion), else the k8s cluster."""
+    if data.ArtifactName:
+        return data.ArtifactName
+    tags = data.RepoTags or (data.Metadata.RepoTags if data.Metadata is not None else None)
+    if tags:
+        return tags[0]
+    image = data.ImageID or (data.Metadata.ImageID if data.Metadata is not None else None)
+    return image or data.ClusterName or ""
+
+
+def _finish(st: _State, meta: dict[str, Any], tool_version: str, target: str) -> Report:
     findings = st.collector.findings()
     meta["targets"] = st.targets
-    if st.suppressed:
-        meta["suppressed"] = st.suppressed
+    if st.states:
+        meta["states"] = dict(sorted(st.states.items()))
     if st.misconf_passed:
         meta["misconfigurations_passed"] = st.misconf_passed
     if st.skipped > len(st.warnings):
@@ -308,8 +390,8 @@ def _finish(st: _State, meta: dict[str, Any], tool_version: str) -> Report:
         category=majority_category(findings, CATEGORY),
         findings=findings,
         metadata=meta,
-        warnings=st.warnings,
-        target=str(meta.get("ArtifactName") or "")[:500],
+        warnings=st.notes.all() + st.warnings,
+        target=cut(target, 500) if len(target) > 500 else target,
     )
 
 
@@ -334,6 +416,57 @@ def _results(
             _misconfigurations(st, result.Misconfigurations, where, target, ns)
         if result.Secrets is not None:
             _secrets(st, result.Secrets, where, target, ns)
+        if result.ExperimentalModifiedFindings is not None:
+            _modified(st, result, f"{where}.ExperimentalModifiedFindings", target, ns, resource)
+
+
+def _modified(st: _State, result: _Result, where: str, target: str, ns: str, resource: str) -> None:
+    """Findings ``--show-suppressed`` lists as changed by an ignore file, policy or VEX:
+    kept with the state the change means and its statement as the justification."""
+    for i, mod in enumerate(result.ExperimentalModifiedFindings or ()):
+        mwhere = f"{where}[{i}]"
+        kind = (mod.Type or "").lower()
+        cls = _FINDING_TYPES.get(kind)
+        if cls is None or not isinstance(mod.Finding, dict):
+            if kind != "license":  # licenses are not findings here
+                st.notes.add(mwhere, f"a modified finding of type {cut(kind, 30)!r} was skipped")
+            continue
+        entry = _decode_finding(mod.Finding, cls, f"{mwhere}.Finding", st.notes)
+        status = (mod.Status or "").lower()
+        state = _MODIFIED_STATE.get(status, "")
+        statement = (mod.Statement or "").strip()
+        if state == "risk_accepted" and any(w in statement.lower() for w in _FALSE_POSITIVE_WORDS):
+            state = "false_positive"
+        source = (mod.Source or "").strip()
+        why = statement or f"Trivy status {status or 'unknown'}"
+        justification = cut(f"{why} ({source})" if source else why, 2000)
+        if isinstance(entry, _Vulnerability):
+            _vulnerabilities(
+                st,
+                [entry],
+                f"{mwhere}.Finding",
+                target,
+                result.Class or "",
+                result.Type or "",
+                resource,
+                state=state,
+                justification=justification,
+            )
+        elif isinstance(entry, _Misconfiguration):
+            _misconfigurations(st, [entry], mwhere, target, ns, state, justification)
+        elif isinstance(entry, _Secret):
+            _secrets(st, [entry], mwhere, target, ns, state, justification)
+
+
+def _decode_finding(raw: dict[str, Any], cls: type[Any], where: str, notes: _tolerant.Notes) -> Any:
+    try:
+        return msgspec.convert(raw, cls, strict=False)
+    except msgspec.ValidationError:
+        try:
+            return _tolerant.convert(SCAN_TYPE, raw, cls, notes)
+        except ReportError as exc:  # a shape that does not fit at all: note, skip
+            notes.add(where, f"{' '.join(str(exc).split())[:200]}; skipped")
+            return None
 
 
 def _score(entry: _Cvss) -> tuple[float | None, str]:
@@ -372,6 +505,8 @@ def _vulnerabilities(
     rclass: str,
     rtype: str,
     resource: str,
+    state: str = "",
+    justification: str = "",
 ) -> None:
     # Hot loop: locals for everything looked up per entry, no per-entry regex or deep copy.
     # The values are already type-checked by the decoder and belong to no one else.
@@ -409,13 +544,6 @@ def _vulnerabilities(
             cid, aliases = vid.upper(), []
         else:
             cid, aliases = canonical(vid, ())
-
-        if status == _SUPPRESSED_STATUS:
-            if len(st.suppressed) < 10000:
-                st.suppressed.append(
-                    {"id": cid, "package": pkg[:200], "target": target[:200], "status": status}
-                )
-            continue
 
         score: float | None = None
         vector = ""
@@ -512,6 +640,15 @@ def _vulnerabilities(
                 remediation=remediation,
                 evidence=evidence,
             )
+        if state:
+            new.state, new.justification = state, justification
+            st.states[state] = st.states.get(state, 0) + 1
+        elif status == _NOT_AFFECTED:
+            # The vendor's own statement (a distribution's VEX data) that this package is
+            # not affected: kept as evidence of that decision, not as an open problem.
+            new.state = _NOT_AFFECTED
+            new.justification = f"vendor status not_affected ({source or 'vendor'})"
+            st.states[_NOT_AFFECTED] = st.states.get(_NOT_AFFECTED, 0) + 1
         have = by_fp.get(fp)
         if have is None:
             by_fp[fp] = new
@@ -528,12 +665,24 @@ def _line(value: int | None) -> int | None:
 
 
 def _misconfigurations(
-    st: _State, items: list[_Misconfiguration], where: str, target: str, ns: str
+    st: _State,
+    items: list[_Misconfiguration],
+    where: str,
+    target: str,
+    ns: str,
+    state: str = "",
+    justification: str = "",
 ) -> None:
     path = f"{ns}/{target}" if ns else target
     for j, m in enumerate(items):
         status = m.Status or ""
-        if status and status.upper() != "FAIL":
+        upper = status.upper()
+        entry_state, entry_justification = state, justification
+        if upper == "EXCEPTION" and not state:
+            # Failed, but an exception policy (a Rego exception) accepts it.
+            entry_state = "risk_accepted"
+            entry_justification = "excepted by a Trivy exception policy"
+        elif status and upper not in ("FAIL", "EXCEPTION") and not state:
             st.misconf_passed += 1
             continue
         rule = m.ID or m.AVDID
@@ -555,6 +704,8 @@ def _misconfigurations(
             evidence["message"] = cut(message, 2000)
         if end is not None:
             evidence["end_line"] = end
+        if entry_state:
+            st.states[entry_state] = st.states.get(entry_state, 0) + 1
         st.collector.add(
             NormalizedFinding(
                 fingerprint=_code_fp(rule, path, line),
@@ -572,11 +723,21 @@ def _misconfigurations(
                 references=refs,
                 remediation=cut(m.Resolution or "", 2000),
                 evidence=evidence,
+                state=entry_state,
+                justification=entry_justification,
             )
         )
 
 
-def _secrets(st: _State, items: list[_Secret], where: str, target: str, ns: str) -> None:
+def _secrets(
+    st: _State,
+    items: list[_Secret],
+    where: str,
+    target: str,
+    ns: str,
+    state: str = "",
+    justification: str = "",
+) -> None:
     path = f"{ns}/{target}" if ns else target
     for j, s in enumerate(items):
         rule = s.RuleID
@@ -607,5 +768,9 @@ def _secrets(st: _State, items: list[_Secret], where: str, target: str, ns: str)
                 line=line,
                 remediation=_ROTATE,
                 evidence=evidence,
+                state=state,
+                justification=justification,
             )
         )
+        if state:
+            st.states[state] = st.states.get(state, 0) + 1

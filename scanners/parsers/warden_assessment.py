@@ -241,6 +241,8 @@ def parse(doc: Document) -> Report:
         report.metadata["metadata"] = trim(data["metadata"], limit=2000)
     report.warnings.extend(f"{tool}: {w}" for w in data.get("warnings", []))
     report.artifact_sha256 = data.get("artifact_sha256", "")  # the model file that was run
+    # What was assessed: the evaluation dataset, when the document names it.
+    report.target = str(data.get("dataset") or "")[:500]
     seen: dict[tuple[str, str], int] = {}
     for i, result in enumerate(data["results"]):
         test = result["test"]

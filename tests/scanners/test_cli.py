@@ -43,8 +43,9 @@ def test_parse_prints_normalized_json() -> None:
     assert proc.stderr == b""
 
 
-def test_parse_with_explicit_type() -> None:
-    proc = run("parse", str(FIX / "pip-audit/offline_all_skipped.json"), "--type", "pip-audit")
+@pytest.mark.parametrize("flag", ["--scan-type", "--type"])
+def test_parse_with_explicit_type(flag: str) -> None:
+    proc = run("parse", str(FIX / "pip-audit/offline_all_skipped.json"), flag, "pip-audit")
     assert proc.returncode == 0
     out = orjson.loads(proc.stdout)
     assert out["findings"] == []
@@ -141,3 +142,23 @@ def test_formats_lists_scan_types() -> None:
     trivy = next(line for line in lines if line.startswith("trivy "))
     assert "dependency" in trivy
     assert "Trivy" in trivy
+    # the formats users asked for, and each JSON Lines family of garak and Giskard
+    assert {
+        "snyk",
+        "safety",
+        "dependabot",
+        "gitlab-dependency-scanning",
+        "syft",
+        "garak-hitlog",
+        "garak-avid",
+        "giskard-avid",
+    } <= listed
+
+
+def test_an_unknown_format_names_the_scan_type_flag(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    report.write_bytes(b'{"hello": "world"}')
+    proc = run("parse", str(report))
+    assert proc.returncode == 2
+    assert proc.stderr.count(b"\n") == 1
+    assert b"--scan-type" in proc.stderr

@@ -55,22 +55,22 @@ def test_nested_components_resolve_to_the_same_findings() -> None:
 @pytest.mark.parametrize(
     "name", ["cyclonedx/issue_8022.json", "cyclonedx/valid-vulnerability-1.4.json"]
 )
-def test_vex_not_affected_is_suppressed(name: str) -> None:
+def test_vex_not_affected_is_kept_with_its_justification(name: str) -> None:
     report = parse(name)
-    assert report.findings == []
-    assert len(report.metadata["suppressed"]) == 1
-    s = report.metadata["suppressed"][0]
-    assert s["id"] == "CVE-2018-7489"  # the SNYK id's CVE reference is the canonical id
-    assert (s["state"], s["justification"]) == ("not_affected", "code_not_reachable")
-    assert s["package"] == "com.fasterxml.jackson.core:jackson-databind"
+    [f] = report.findings
+    assert f.vuln_id == "CVE-2018-7489"  # the SNYK id's CVE reference is the canonical id
+    assert f.state == "not_affected"
+    assert f.justification.startswith("code_not_reachable")
+    assert f.reachable is False  # the VEX justification says the code is not reachable
+    assert f.package == "com.fasterxml.jackson.core:jackson-databind"
+    assert report.metadata["states"] == {"not_affected": 1}
 
 
 def test_ml_bom_models_and_vex() -> None:
     report = parse("cyclonedx/ml_bom_1.6_handmade.json")
     assert report.metadata["spec_version"] == "1.6"
-    assert report.findings == []
-    assert [s["id"] for s in report.metadata["suppressed"]] == ["CVE-2022-21797"]
-    assert report.metadata["suppressed"][0]["package"] == "joblib"
+    [vex] = report.findings
+    assert (vex.vuln_id, vex.package, vex.state) == ("CVE-2022-21797", "joblib", "not_affected")
     models = report.metadata["models"]
     assert len(models) == 1
     model = models[0]
@@ -149,13 +149,14 @@ def test_vex_states() -> None:
         )
     ]
     report = scanners.parse(_bom(vulns))
-    assert sorted(f.vuln_id for f in report.findings) == ["CVE-2024-2", "CVE-2024-3"]
-    assert sorted(s["state"] for s in report.metadata["suppressed"]) == [
-        "false_positive",
-        "not_affected",
-        "resolved",
-    ]
-    assert report.findings[0].package == "@acme/left-pad"
+    assert {f.vuln_id: f.state for f in report.findings} == {
+        "CVE-2024-0": "resolved",
+        "CVE-2024-1": "false_positive",
+        "CVE-2024-2": "",  # exploitable: an open problem
+        "CVE-2024-3": "",  # in triage: still open
+        "CVE-2024-4": "not_affected",
+    }
+    assert {f.package for f in report.findings} == {"@acme/left-pad"}
 
 
 def test_rating_preference() -> None:
@@ -200,25 +201,38 @@ def test_one_finding_per_affected_component() -> None:
 @pytest.mark.parametrize(
     ("vulns", "message"),
     [
-        (
-            [{"id": "CVE-1", "affects": [{"versions": []}]}],
-            'cyclonedx: vulnerabilities[0].affects[0]: missing "ref"',
-        ),
-        (
-            [{"id": "CVE-1", "ratings": "high"}],
-            "cyclonedx: vulnerabilities[0].ratings: expected an array, got a string",
-        ),
         ([{"description": "no id"}], 'cyclonedx: vulnerabilities[0]: missing "id"'),
-        (
-            [{"id": "CVE-1", "analysis": "not_affected"}],
-            "cyclonedx: vulnerabilities[0].analysis: expected an object, got a string",
-        ),
+        ([7], "cyclonedx: vulnerabilities[0]: expected an object, got a number"),
     ],
 )
-def test_errors_name_the_path(vulns: list[dict[str, Any]], message: str) -> None:
+def test_errors_name_the_path(vulns: list[Any], message: str) -> None:
     with pytest.raises(ReportError) as err:
         scanners.parse(_bom(vulns))
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("vuln", "notice"),
+    [
+        (
+            {"id": "CVE-1", "affects": [{"versions": []}]},
+            'cyclonedx: vulnerabilities[0].affects[0]: no "ref": the affected package is unknown',
+        ),
+        (
+            {"id": "CVE-1", "affects": [{"ref": "c1"}], "ratings": "high"},
+            "cyclonedx: vulnerabilities[0].ratings: expected an array, got a string; left out",
+        ),
+        (
+            {"id": "CVE-1", "affects": [{"ref": "c1"}], "analysis": "not_affected"},
+            "cyclonedx: vulnerabilities[0].analysis: expected an object, got a string; left out",
+        ),
+    ],
+)
+def test_an_odd_field_costs_that_field_not_the_report(vuln: dict[str, Any], notice: str) -> None:
+    report = scanners.parse(_bom([vuln]))
+    [finding] = report.findings
+    assert (finding.vuln_id, finding.state) == ("CVE-1", "")
+    assert notice in report.warnings
 
 
 def test_deeply_nested_components_are_refused() -> None:

@@ -40,10 +40,23 @@ BY_FOLDER: dict[str, str] = {
     "warden-modelscan": "warden-modelscan",
     "warden-assessment": "warden-assessment",
     "warden-runtime": "warden-runtime",
+    "snyk": "snyk",
+    "safety": "safety",
+    "dependabot": "dependabot",
+    "gitlab-dependency-scanning": "gitlab-dependency-scanning",
+    "syft": "syft",
 }
 #: files whose scan type is not their folder's: SARIF written by a tool with its own JSON format,
-#: pip-audit's CycloneDX output
+#: pip-audit's CycloneDX output, garak's hitlogs (each garak file family has its scan type)
 BY_FILE: dict[str, str] = {
+    "garak/many_hits.hitlog.jsonl": "garak-hitlog",
+    "garak/no_hits.hitlog.jsonl": "garak-hitlog",
+    "garak/one_hit.hitlog.jsonl": "garak-hitlog",
+    "garak/varied_scores.hitlog.jsonl": "garak-hitlog",
+    "garak/two_probes.avid.jsonl": "garak-avid",
+    "giskard/two_issues.avid.jsonl": "giskard-avid",
+    "trivy/trivy_sarif.sarif": "sarif",
+    "grype/grype_sarif.sarif": "sarif",
     "bandit/insecure_app.sarif": "sarif",
     "modelaudit/malicious_os_system.sarif": "sarif",
     "modelaudit/malicious_torch_model.sarif": "sarif",
@@ -105,5 +118,7 @@ def test_trivy_reports_are_recognized_directly() -> None:
     from scanners.parsers import trivy
 
     claimed = {p.name for p in (FIX / "trivy").iterdir() if trivy.parse_direct(p.read_bytes())}
-    # every schema v2 / k8s report; the legacy bare list goes through the generic detection
-    assert claimed == {p.name for p in (FIX / "trivy").iterdir()} - {"legacy_trivy_mix.json"}
+    # every schema v2 / k8s / object-form report; the legacy bare list goes through the
+    # generic detection, and Trivy's SARIF is SARIF
+    expected = {p.name for p in (FIX / "trivy").iterdir() if BY_FILE.get(f"trivy/{p.name}") is None}
+    assert claimed == expected - {"legacy_trivy_mix.json"}

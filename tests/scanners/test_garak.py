@@ -317,7 +317,9 @@ def test_malformed_eval_rows_name_the_line(rows: list[dict[str, Any]], message: 
 def test_a_broken_line_is_named() -> None:
     data = jsonl(SETUP) + b'{"entry_type": "eval", "probe": \n'
 
-    with pytest.raises(ReportError, match=r"^garak: line 2: invalid JSON"):
+    with pytest.raises(
+        ReportError, match=r"^garak: not valid JSON Lines: line 2 column 33 is not valid JSON"
+    ):
         parse(data, scan_type="garak")
 
 

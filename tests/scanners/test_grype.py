@@ -134,10 +134,6 @@ def test_maven_name_from_purl_and_unknown_severity() -> None:
             "grype: matches[0].vulnerability: expected an object, got null",
         ),
         (
-            {"matches": [_match(fix={"state": "fixed", "versions": "1.0"})]},
-            "grype: matches[0].vulnerability.fix.versions: expected an array, got a string",
-        ),
-        (
             {"matches": [{"vulnerability": {"id": "X"}, "artifact": {"version": "1"}}]},
             'grype: matches[0].artifact: missing "name"',
         ),
@@ -151,16 +147,49 @@ def test_errors_name_the_path(data: object, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("data", "notice"),
     [
         (
-            {"matches": [_match(cvss=[{"metrics": []}])]},
-            "grype: matches[0].vulnerability.cvss[0].metrics: expected an object, got an array",
+            {"matches": [_match(fix={"state": "fixed", "versions": "1.0"})]},
+            "grype: matches[0].vulnerability.fix.versions: expected an array, got a string; "
+            "left out",
         ),
         (
-            {"matches": [_match(urls=["https://a.example", 7])]},
-            "grype: matches[0].vulnerability.urls[1]: expected a string, got a number",
+            {"matches": [_match(cvss=[{"metrics": []}])]},
+            "grype: matches[0].vulnerability.cvss[0].metrics: expected an object, got an "
+            "array; left out",
         ),
+        (
+            {"matches": [_match(urls=["https://a.example", {"href": "https://b.example"}])]},
+            "grype: matches[0].vulnerability.urls[1]: expected a string, got an object; left out",
+        ),
+    ],
+)
+def test_a_field_of_an_unexpected_shape_is_left_out_with_a_notice(
+    data: dict[str, Any], notice: str
+) -> None:
+    for scan_type in ("grype", None):
+        report = scanners.parse(orjson.dumps(data), scan_type=scan_type)
+        [finding] = report.findings
+        assert (finding.vuln_id, finding.package) == (
+            "CVE-2021-44228",
+            "org.apache.logging.log4j:log4j-core",
+        )
+        assert notice in report.warnings
+
+
+def test_match_details_as_one_object_older_grype_is_read_without_a_notice() -> None:
+    match = _match()
+    match["matchDetails"] = {"matcher": "java-matcher", "searchedBy": {}, "matchedOn": {}}
+    report = scanners.parse(orjson.dumps({"matches": [match]}))
+    assert report.scan_type == "grype"
+    assert report.findings[0].evidence["matchers"] == ["java-matcher"]
+    assert report.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
         (
             {"matches": [_match(id=" ")]},
             "grype: matches[0].vulnerability.id: must not be empty",

@@ -159,7 +159,7 @@ def test_malformed_reports_name_the_place(mutate: Any, message: str) -> None:
 
 
 def test_invalid_json_names_line_and_column() -> None:
-    with pytest.raises(ReportError, match=r"^modelscan: line 2 column \d+: invalid JSON"):
+    with pytest.raises(ReportError, match=r"^modelscan: not valid JSON at line 2 column \d+ \("):
         parse(b'{"summary": {},\n "issues": [,]}', scan_type="modelscan")
 
 

@@ -60,22 +60,29 @@ def test_ruff_file_uri_and_titles() -> None:
     )  # not the "{}" template
 
 
-def test_accepted_suppressions_are_not_findings() -> None:
+def test_accepted_suppressions_are_kept_as_findings_with_the_tools_decision() -> None:
     report = parse("sarif/suppression_test.sarif")
-    assert sorted(f.rule_id for f in report.findings) == ["TST0004", "TST0005"]
-    assert [s["rule_id"] for s in report.metadata["suppressed"]] == [
-        "TST0001",
-        "TST0002",
-        "TST0003",
-    ]
-    assert report.metadata["suppressed"][2]["kind"] == "inSource"
-    assert {f.file_path for f in report.findings} == {"C:/code/file4.c", "C:/code/file5.c"}
+    states = {
+        f.rule_id: (f.state, f.evidence["suppression"]["kind"]) for f in report.findings if f.state
+    }
+    # external (a triage decision kept outside the code) -> risk accepted;
+    # inSource (the author marked the code as not a problem) -> false positive
+    assert states == {
+        "TST0001": ("risk_accepted", "external"),
+        "TST0002": ("risk_accepted", "external"),
+        "TST0003": ("false_positive", "inSource"),
+    }
+    assert sorted(f.rule_id for f in report.findings if not f.state) == ["TST0004", "TST0005"]
+    assert report.metadata["states"] == {"false_positive": 1, "risk_accepted": 2}
+    assert {f.file_path for f in report.findings if not f.state} == {
+        "C:/code/file4.c",
+        "C:/code/file5.c",
+    }
     assert {f.severity for f in report.findings} == {"medium"}  # no level anywhere: "warning"
 
     appendix = parse("sarif/appendix_k.sarif")
-    assert appendix.findings == []
-    assert appendix.metadata["suppressed"][0]["file"] == "collections/list.h"
-    assert appendix.metadata["suppressed"][0]["line"] == 15
+    [kept] = appendix.findings
+    assert (kept.state, kept.file_path, kept.line) == ("risk_accepted", "collections/list.h", 15)
 
 
 def test_message_templates_and_rule_titles() -> None:
@@ -257,12 +264,13 @@ def test_partial_fingerprints_survive_line_shifts() -> None:
 def test_pass_absent_and_under_review() -> None:
     results = [
         _res(kind="pass"),
-        _res(baselineState="absent"),
-        _res(suppressions=[{"kind": "external", "status": "underReview"}]),
+        _at(11, baselineState="absent"),
+        _at(12, suppressions=[{"kind": "external", "status": "underReview"}]),
     ]
     report = scanners.parse(_log(results))
-    assert len(report.findings) == 1  # only the under-review one stays open
-    assert report.metadata["not_findings"] == {"passed_or_not_applicable": 1, "absent": 1}
+    # the pass is not a finding; the absent one is kept as resolved; under review stays open
+    assert [(f.line, f.state) for f in report.findings] == [(11, "resolved"), (12, "")]
+    assert report.metadata["not_findings"] == {"passed_or_not_applicable": 1}
 
 
 def test_message_template_is_not_python_format() -> None:
@@ -285,32 +293,12 @@ def test_warden_sarif_round_trip() -> None:
     ("log", "message"),
     [
         (
-            {"version": "2.1.0", "runs": [{"results": []}]},
-            "sarif: runs[0].tool: expected an object, got null",
-        ),
-        (
             {"version": "2.1.0", "runs": [{"tool": {"driver": {}}, "results": ["x"]}]},
             "sarif: runs[0].results[0]: expected an object, got a string",
         ),
         (
-            {
-                "version": "2.1.0",
-                "runs": [
-                    {
-                        "tool": {"driver": {}},
-                        "results": [{"ruleId": "r", "properties": {"security-severity": "high"}}],
-                    }
-                ],
-            },
-            "sarif: runs[0].results[0].properties.security-severity: not a score 0-10: 'high'",
-        ),
-        (
             {"version": "2.1.0", "runs": {"tool": {}}},
             "sarif: runs: expected an array, got an object",
-        ),
-        (
-            {"version": "2.1.0", "runs": [{"tool": {"driver": {"rules": [1]}}}]},
-            "sarif: runs[0].tool.driver.rules[0]: expected an object, got a number",
         ),
     ],
 )
@@ -318,3 +306,35 @@ def test_errors_name_the_path(log: object, message: str) -> None:
     with pytest.raises(ReportError) as err:
         scanners.parse(orjson.dumps(log), scan_type="sarif")
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("run", "notice"),
+    [
+        (
+            {"results": [_res()]},
+            "sarif: runs[0].tool: missing; the tool that wrote this run is unknown",
+        ),
+        (
+            {
+                "tool": {"driver": {"name": "x"}},
+                "results": [_res(properties={"security-severity": "high"}, level="error")],
+            },
+            "sarif: runs[0].results[0].properties.security-severity: not a score 0-10: "
+            "'high'; left out",
+        ),
+        (
+            {"tool": {"driver": {"name": "x", "rules": [1]}}, "results": [_res()]},
+            "sarif: runs[0].tool.driver.rules[0]: expected an object, got a number; left out",
+        ),
+    ],
+)
+def test_an_odd_field_costs_that_field_not_the_report(run: object, notice: str) -> None:
+    report = scanners.parse(orjson.dumps({"version": "2.1.0", "runs": [run]}), scan_type="sarif")
+    [finding] = report.findings
+    assert (finding.rule_id, finding.file_path, finding.line) == (
+        "py/sql-injection",
+        "app/db.py",
+        10,
+    )
+    assert notice in report.warnings
