@@ -9,7 +9,8 @@ Parameters (the same names on the page and in the API):
 - ``status``: statuses, comma-separated or repeated; ``active`` (open, confirmed, in
   progress) and ``all`` are shorthands; ``severity``, ``category``: values, comma-separated;
 - ``tool``: a tool that reported it; ``since``: last seen at or after (ISO 8601);
-- ``overdue=1``: past the SLA due date.
+- ``overdue=1``: past the SLA due date;
+- ``reachable``: ``false`` (the tool's call analysis says never called), ``true``, ``unknown``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class FindingFilters:
     tool: str = ""
     since: datetime | None = None
     overdue: bool = False
+    reachable: str = ""  # "", "true", "false" or "unknown"
     #: The ``status`` parameter as given ("active", "all", "open,confirmed"), for links.
     status_param: str = ""
 
@@ -57,6 +59,7 @@ class FindingFilters:
             "tool": self.tool,
             "since": self.since.isoformat() if self.since else "",
             "overdue": "1" if self.overdue else "",
+            "reachable": self.reachable,
         }
         return {k: v for k, v in params.items() if v}
 
@@ -89,6 +92,9 @@ def finding_filters_parse(params: Any, *, default_status: str = "all") -> Findin
             allowed = ", ".join(sorted(_CHOICES[name]))
             raise ApplicationError(f"unknown {name} {sorted(unknown)[0]!r}; use {allowed}")
         lists[name] = values
+    reachable = str(params.get("reachable", "") or "").strip().lower()
+    if reachable not in ("", "true", "false", "unknown"):
+        raise ApplicationError("reachable must be true, false or unknown")
     since = None
     if str(params.get("since", "") or "").strip():
         try:
@@ -109,5 +115,6 @@ def finding_filters_parse(params: Any, *, default_status: str = "all") -> Findin
         tool=str(params.get("tool", "") or "").strip(),
         since=since,
         overdue=str(params.get("overdue", "") or "").strip() in ("1", "true", "yes", "on"),
+        reachable=reachable,
         status_param=",".join(statuses),
     )

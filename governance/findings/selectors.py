@@ -50,6 +50,8 @@ def findings_filter_apply(qs: QuerySet[Finding], filters: FindingFilters) -> Que
         qs = qs.filter(last_seen__gte=f.since)
     if f.overdue:
         qs = qs.filter(sla_due__lt=timezone.localdate())
+    if f.reachable:
+        qs = qs.filter(reachable={"true": True, "false": False, "unknown": None}[f.reachable])
     return qs
 
 

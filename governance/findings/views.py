@@ -61,6 +61,11 @@ def finding_list(request: HttpRequest) -> HttpResponse:
             "findings": rows,
             "params": params,
             "filter_error": error,
+            "reachable_choices": [
+                ("false", "never called"),
+                ("true", "called"),
+                ("unknown", "not analysed"),
+            ],
             "next_url": f"?{query}&before={rows[-1].pk}" if more and rows else "",
             "teams": teams_visible_to(request.user).order_by("name"),
             "statuses": [("active", "Needs work"), ("all", "All"), *Status.choices],

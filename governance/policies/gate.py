@@ -187,6 +187,8 @@ class _Evaluation:
                 soon=Count("id", filter=Q(sla_due__gte=self.today, sla_due__lte=soon)),
                 soon_fixable=Count("id", filter=Q(sla_due__gte=self.today, sla_due__lte=soon)
                                    & ~Q(fixed_version="")),
+                unreachable=Count("id", filter=Q(reachable=False)),
+                unreachable_fixable=Count("id", filter=Q(reachable=False) & ~Q(fixed_version="")),
             )
         )  # fmt: skip
         failing: list[Q] = []  # findings a failed threshold already names: no due-soon warning
@@ -195,8 +197,14 @@ class _Evaluation:
                 continue
             category, severities = rule.get("category"), rule["severities"]
             fixable_only, max_open = rule["fixable_only"], rule["max_open"]
+            skip_unreachable = rule.get("ignore_unreachable", False)
             count = sum(
-                r["fixable"] if fixable_only else r["n"]
+                (r["fixable"] if fixable_only else r["n"])
+                - (
+                    (r["unreachable_fixable"] if fixable_only else r["unreachable"])
+                    if skip_unreachable
+                    else 0
+                )
                 for r in rows
                 if r["severity"] in severities and (category is None or r["category"] == category)
             )
@@ -207,6 +215,8 @@ class _Evaluation:
                 q &= Q(category=category)
             if fixable_only:
                 q &= ~Q(fixed_version="")
+            if skip_unreachable:
+                q &= ~Q(reachable=False)
             words = " or ".join(severities) + " " if len(severities) < 5 else ""
             words += f"{category.replace('_', ' ')} " if category else ""
             noun = "finding" if count == 1 else "findings"

@@ -159,6 +159,11 @@ SCHEMA: dict[str, Any] = {
                     "type": "boolean",
                     "description": "Count only findings with a fixed version available.",
                 },
+                "ignore_unreachable": {
+                    "type": "boolean",
+                    "description": "Do not count findings the reporting tool's call analysis "
+                    "says are never called (reachable: false), e.g. for severities up to medium.",
+                },
                 "max_open": {"type": "integer", "minimum": 0, "description": "Default 0."},
             },
         },
@@ -295,6 +300,7 @@ def policy_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
                 **({"category": r["category"]} if "category" in r else {}),
                 "severities": [s for s in SEVERITIES if s in r.get("severities", SEVERITIES)],
                 "fixable_only": r.get("fixable_only", False),
+                **({"ignore_unreachable": True} if r.get("ignore_unreachable") else {}),
                 "max_open": r.get("max_open", 0),
             }
             for r in document.get("thresholds", [])

@@ -92,10 +92,10 @@ def findings_import_apply(
     with transaction.atomic():
         # Serialize imports per model: reimport bookkeeping reads then writes the model's set.
         model = MLModel.objects.select_for_update().get(pk=scan_run.model_id)
-        existing: dict[str, tuple[int, str, str]] = {
-            fp: (pk, status, sev)
-            for fp, pk, status, sev in Finding.objects.filter(model=model).values_list(
-                "fingerprint", "id", "status", "severity"
+        existing: dict[str, tuple[int, str, str, str]] = {
+            fp: (pk, status, sev, tool_state)
+            for fp, pk, status, sev, tool_state in Finding.objects.filter(model=model).values_list(
+                "fingerprint", "id", "status", "severity", "tool_state"
             )
         }
         # A severity change moves the due date (first_seen + SLA of the new severity); only
@@ -109,13 +109,14 @@ def findings_import_apply(
                 Finding.objects.filter(model=model).values_list("id", "first_seen")
             )
         now_db = connection.ops.adapt_datetimefield_value(now)  # str on SQLite
-        rows, counts, reopened_ids = _build_rows(
+        rows, counts, reopened_ids, decided = _build_rows(
             scan_run, model, report, existing, first_seen_by_id, tool, now, now_db, sla_days
         )
         findings_upsert(rows, Sighting(subject.pk, tool_family, scan_run.pk, now_db))
+        events = _tool_decision_events(scan_run, model, tool, decided)
 
         where = subject.label
-        events: list[FindingEvent] = [
+        events += [
             FindingEvent(
                 finding_id=pk,
                 kind=FindingEvent.Kind.STATUS,
@@ -212,19 +213,57 @@ def _close_absent(
     return closed, resolved
 
 
+#: A status the reporting tool set or lifted: (finding id, or fingerprint of a new finding,
+#: from, to, why).
+ToolDecision = tuple[int | str, str, str, str]
+
+
+def _tool_decision_events(
+    scan_run: ScanRun, model: MLModel, tool: str, decided: list[ToolDecision]
+) -> list[FindingEvent]:
+    """One event per status the tool's own decision changed (new findings' ids are read back
+    after the upsert: one query, only when there are such findings)."""
+    if not decided:
+        return []
+    new_fps = [ref for ref, *_ in decided if isinstance(ref, str)]
+    ids = (
+        dict(
+            Finding.objects.filter(model=model, fingerprint__in=new_fps).values_list(
+                "fingerprint", "id"
+            )
+        )
+        if new_fps
+        else {}
+    )
+    return [
+        FindingEvent(
+            finding_id=ids[ref] if isinstance(ref, str) else ref,
+            kind=FindingEvent.Kind.STATUS,
+            from_value=old,
+            to_value=new,
+            actor_label=f"scan:{scan_run.pk}",
+            scan_run=scan_run,
+            reason=why[:10000],
+        )
+        for ref, old, new, why in decided
+        if not isinstance(ref, str) or ref in ids
+    ]
+
+
 def _build_rows(
     scan_run: ScanRun,
     model: MLModel,
     report: scanners.Report,
-    existing: dict[str, tuple[int, str, str]],
+    existing: dict[str, tuple[int, str, str, str]],
     first_seen_by_id: dict[int, Any],
     tool: str,
     now: datetime,
     now_db: Any,
     sla_days: dict[str, int | None],
-) -> tuple[list[tuple[Any, ...]], dict[str, int], list[int]]:
+) -> tuple[list[tuple[Any, ...]], dict[str, int], list[int], list[ToolDecision]]:
     counts = {"total": 0, "new": 0, "unchanged": 0, "reopened": 0}
     reopened: list[int] = []
+    decided: list[ToolDecision] = []
     rows: list[tuple[Any, ...]] = []
     seen: set[str] = set()
     tools = f",{tool},"
@@ -237,12 +276,27 @@ def _build_rows(
         prior = existing.get(f.fingerprint)
         state = _TOOL_STATES.get(f.state, "")
         due = None  # kept as is by the upsert unless the row is new or changed severity
+        said = f"{tool} reports it {state.replace('_', ' ')}" + (
+            f": {f.justification}" if f.justification else ""
+        )
         if prior is None:
             counts["new"] += 1
             due = sla_due(now, f.severity, sla_days)
+            if state:
+                decided.append((f.fingerprint, "", state, said))
         else:
-            pk, status, old_sev = prior
-            if status == Status.RESOLVED and not state:
+            pk, status, old_sev, old_state = prior
+            # The same rules as the upsert's (governance.findings.upsert): a tool's decision
+            # moves open or resolved findings; dropping it reopens what it had set.
+            if state and status in (Status.OPEN, Status.RESOLVED) and status != state:
+                decided.append((pk, status, state, said))
+                counts["unchanged"] += 1
+            elif not state and old_state and status == old_state:
+                counts["reopened"] += 1
+                decided.append(
+                    (pk, status, Status.OPEN, f"{tool} no longer reports it {old_state}")
+                )
+            elif status == Status.RESOLVED and not state:
                 counts["reopened"] += 1
                 reopened.append(pk)
             else:
@@ -268,4 +322,4 @@ def _build_rows(
                 due.isoformat() if due else None, None, run_id, run_id, now_db,
             )
         )  # fmt: skip
-    return rows, counts, reopened
+    return rows, counts, reopened, decided
