@@ -209,3 +209,30 @@ class CheckResult(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Component(models.Model):
+    """A package a scan found in its subject (an SBOM's components, an inventory): what the
+    model ships, for "which models use package X". Replaced by the next inventory of the same
+    subject."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="components")
+    subject = models.ForeignKey(ScanSubject, on_delete=models.CASCADE, related_name="components")
+    scan_run = models.ForeignKey(
+        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=300)
+    version = models.CharField(max_length=100, blank=True)
+    purl = models.CharField(max_length=500, blank=True)
+    ecosystem = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["name", "version", "id"]
+        indexes = [
+            models.Index(fields=["team", "name"], name="component_team_name"),
+            models.Index(fields=["team", "purl"], name="component_team_purl"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import scanners
 from governance.evidence.families import tool_family
-from governance.evidence.models import CheckResult, ScanRun, ScanSubject
+from governance.evidence.models import CheckResult, Component, ScanRun, ScanSubject
 from governance.evidence.selectors import MODEL_FILE_CATEGORIES
 from governance.inventory.models import MLModel, ModelVersion
 from governance.lib.api_errors import ApplicationError
@@ -165,3 +165,29 @@ def check_results_record(*, scan_run: ScanRun, report: scanners.Report, tool: st
         batch_size=2000,
     )
     return len(report.passed)
+
+
+def components_record(*, scan_run: ScanRun, subject: ScanSubject, report: scanners.Report) -> int:
+    """Keep the components an inventory lists (``metadata["components_list"]``: SBOMs,
+    Syft) for its subject, replacing the subject's earlier list; they leave the run's
+    metadata, which stays small. Returns how many."""
+    listed = report.metadata.pop("components_list", None)
+    if not isinstance(listed, list):
+        return 0
+    rows = [
+        Component(
+            team_id=scan_run.team_id,
+            model_id=scan_run.model_id,
+            subject=subject,
+            scan_run=scan_run,
+            name=str(c.get("name") or "")[:300],
+            version=str(c.get("version") or "")[:100],
+            purl=str(c.get("purl") or "")[:500],
+            ecosystem=str(c.get("ecosystem") or "")[:40],
+        )
+        for c in listed
+        if isinstance(c, dict) and c.get("name")
+    ]
+    Component.objects.filter(subject=subject).delete()
+    Component.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

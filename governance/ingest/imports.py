@@ -15,6 +15,7 @@ from governance.evidence.models import ScanRun
 from governance.evidence.selectors import MODEL_FILE_CATEGORIES
 from governance.evidence.services import (
     check_results_record,
+    components_record,
     scan_run_fail,
     scan_run_finish,
     scan_subject_for_report,
@@ -147,6 +148,7 @@ def scan_run_import(
             now=now,
         )
         passed = check_results_record(scan_run=scan_run, report=report, tool=tool)
+        components_record(scan_run=scan_run, subject=subject, report=report)
         scan_run_finish(
             scan_run=scan_run,
             report=report,

@@ -80,7 +80,10 @@ def report_submit(
     if not data.strip():
         raise ApplicationError("the report file is empty")
     if scan_type and scan_type not in PARSERS:
-        raise ApplicationError(f"unknown scan_type {scan_type!r}; supported: {', '.join(PARSERS)}")
+        raise ApplicationError(
+            f"unknown scan type {scan_type!r} (scan_type, or --scan-type in the warden client); "
+            f"supported: {', '.join(PARSERS)}"
+        )
     if artifact_sha256 and (len(artifact_sha256) != 64 or not set(artifact_sha256) <= _HEX):
         raise ApplicationError("artifact_sha256 must be 64 lower-case hex characters")
     if artifact_sha256 and not version.strip():

@@ -158,3 +158,28 @@ def test_reachability_is_a_filter_and_a_policy_condition(
     upload(token, _osv(called=True), model="m", version="1", scan_type="osv-scanner")
     gate = api(token).get("/api/v1/models/m/gate/?version=1").json()
     assert "no-medium" in {r["rule"] for r in gate["reasons"]}
+
+
+def test_an_sboms_components_are_kept_per_subject(upload: Any, token: str) -> None:
+    from governance.evidence.models import Component
+
+    def sbom(names: list[str]) -> bytes:
+        return orjson.dumps(
+            {
+                "bomFormat": "CycloneDX",
+                "specVersion": "1.6",
+                "metadata": {"component": {"type": "container", "name": "app", "version": "1"}},
+                "components": [
+                    {"type": "library", "name": n, "version": "1.0", "purl": f"pkg:pypi/{n}@1.0"}
+                    for n in names
+                ],
+            }
+        )
+
+    first = upload(token, sbom(["numpy", "torch"]), model="m", version="1").json()
+    assert "components_list" not in first.get("metadata", {})
+    assert sorted(Component.objects.values_list("name", flat=True)) == ["numpy", "torch"]
+    upload(token, sbom(["numpy", "safetensors"]), model="m", version="1")
+    assert sorted(Component.objects.values_list("name", flat=True)) == ["numpy", "safetensors"]
+    upload(token, sbom(["pandas"]), model="m", version="2")  # another version: its own list
+    assert Component.objects.count() == 3

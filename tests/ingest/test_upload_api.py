@@ -225,7 +225,9 @@ def test_malformed_json_is_a_400(upload: Any, token: str) -> None:
 def test_unknown_scan_type_is_a_400(upload: Any, token: str) -> None:
     response = upload(token, trivy_report([1]), scan_type="nessus")
     assert response.status_code == 400
-    assert "unknown scan_type 'nessus'" in response.json()["error"]
+    error = response.json()["error"]
+    assert "unknown scan type 'nessus'" in error
+    assert "--scan-type" in error
     assert _nothing_written()
 
 
