@@ -95,8 +95,9 @@ RULES: dict[str, Rule] = {
         ),
         _r(
             _W + "extension-code",
-            "medium",
-            "EXT1/EXT2/EXT4: an import through the copyreg extension registry.",
+            "high",
+            "EXT1/EXT2/EXT4: an import through the copyreg extension registry (not on the "
+            "allow-list by construction).",
             "The name is resolved through process state the scanner cannot see.",
             REMEDIATION_RESAVE,
         ),
@@ -183,18 +184,34 @@ RULES: dict[str, Rule] = {
         ),
         _r(
             _W + "archive-limit",
-            "medium",
-            "An archive exceeds a limit (depth, member count, size, compression ratio); the "
-            "rest was not scanned.",
-            "Decompression bombs exhaust disk and memory; what is past the limit is unverified.",
+            "high",
+            "An archive or a member reaches a limit (nesting depth, member count, member or "
+            "total size, compression ratio); the finding names the limit and what was not "
+            "scanned.",
+            "A limit never makes a file pass: what is past it is unverified. Members that can "
+            "run code are scanned first, each within its own budget, so padding or a bomb in "
+            "one member does not hide another.",
             "Scan the contents separately, or split the archive.",
         ),
         _r(
             _W + "scan-limit",
-            "low",
-            "A resource limit of the pickle simulation was reached (memo, stack).",
-            "Later references may be judged with less context; imports are still all seen.",
-            "Nothing to do unless other findings point at the file.",
+            "high",
+            "A resource limit of the pickle simulation was reached (stack depth, memo size, "
+            "concatenated pickles, nested payloads); the finding names the limit.",
+            "A limit never makes a file pass: imports past it are still named (the rest is "
+            "skimmed), but calls and nested payloads past it are unverified.",
+            "Find out why the file is that large or deep; re-export it as safetensors.",
+        ),
+        _r(
+            _W + "pickle-ambiguity",
+            "high",
+            "The C and the pure-Python unpicklers read the pickle differently: a FRAME that "
+            "announces more bytes than remain, an opcode read across a frame's end, a frame "
+            "inside a frame, a text argument only one of them accepts, an import cut by the "
+            "end of the data.",
+            "Only hand-made pickles do this; scanners that read one way miss what the other "
+            "loader runs. Warden reads on the way the loader that goes further does.",
+            REMEDIATION_RESAVE,
         ),
     )
 }
