@@ -140,10 +140,30 @@ RULES: dict[str, Rule] = {
         ),
         _r(
             _W + "keras-custom-object",
-            "medium",
+            "high",
             "A Keras config refers to a registered custom object (package>Name).",
-            "The class must be importable and its code runs on load.",
+            "Its code is not in the file: the class must be importable and runs on load, and "
+            "the scanner cannot vouch for it.",
             "Check the custom object's source before loading.",
+        ),
+        _r(
+            _W + "keras-external-model",
+            "critical",
+            "A Keras layer loads a model from outside the file: TFSMLayer (a SavedModel at "
+            "filepath), TensorFlow Hub KerasLayer (handle).",
+            "The external model's graph runs when this model is loaded; it was not scanned and "
+            "safe_mode does not stop it.",
+            "Replace the layer with the model's own layers; scan the external model itself.",
+        ),
+        _r(
+            _W + "keras-file-reference",
+            "high",
+            "A Keras layer's config names a file or URL read at load time: a lookup layer's "
+            "vocabulary path, a tokenizer's vocabulary/merges/proto file, or any config "
+            "string that is a URL, an absolute path or climbs out with '..'.",
+            "Loading reads local files into the model (exfiltration through its outputs) or "
+            "fetches content at load time.",
+            "Store vocabularies inline (a list) or as assets inside the .keras archive.",
         ),
         _r(
             _W + "onnx-external-data",
