@@ -100,6 +100,18 @@ class Ctx:
             evidence={"reason": reason},
         )
 
+    def limit(self, member: str, title: str, description: str, limit: str) -> None:
+        """A limit was reached: a high finding that names it (a limit never passes a file)."""
+        self.finding(
+            rules.RULES["warden-modelscan/archive-limit"].rule_id,
+            "high",
+            member,
+            title=title,
+            description=description,
+            key=limit[:60],
+            evidence={"limit": limit},
+        )
+
     def note_member(self, member: str, fmt: str, size: int) -> None:
         if len(self.result.members) < MAX_MEMBER_LIST:
             self.result.members.append({"name": member, "format": fmt, "size": size})
@@ -146,13 +158,11 @@ def _scanner(fmt: str) -> Scanner | None:
 def scan_source(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
     """Detect and scan one source; returns the format label."""
     if depth > ctx.limits.max_depth:
-        ctx.finding(
-            rules.RULES["warden-modelscan/archive-limit"].rule_id,
-            "medium",
+        ctx.limit(
             member,
-            title=f"{member or name}: nesting deeper than {ctx.limits.max_depth} levels",
-            description="Archives nested this deep are not scanned further.",
-            key="depth",
+            f"{member or name}: nesting deeper than {ctx.limits.max_depth} levels",
+            "Archives nested this deep are not scanned further (depth limit).",
+            f"nesting depth {ctx.limits.max_depth}",
         )
         return "not-scanned"
     try:
@@ -166,13 +176,11 @@ def scan_source(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> st
         try:
             label = scanner(ctx, src, member, name, depth)
         except LimitExceeded as exc:
-            ctx.finding(
-                "warden-modelscan/archive-limit",
-                "medium",
+            ctx.limit(
                 member,
-                title=f"{member or name}: archive limit reached",
-                description=f"{exc}. The rest of this archive was not scanned.",
-                key=str(exc)[:60],
+                f"{member or name}: {exc}",
+                f"{exc}: this part of the file was not scanned.",
+                str(exc),
             )
         except Exception as exc:
             ctx.not_scanned(member, f"{fmt}: {type(exc).__name__}: {exc}"[:500])
