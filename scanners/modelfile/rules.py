@@ -13,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scanners.evidence import trim
 from scanners.findings import NormalizedFinding
+from scanners.fingerprint import make as fingerprint
 from scanners.parsers import _modelfile_common as mf
+from scanners.taxonomy import ATLAS_UNSAFE_ARTIFACT, OWASP_ML_SUPPLY_CHAIN
 
 TOOL = "warden-modelscan"
 REMEDIATION_RESAVE = (
@@ -214,6 +217,90 @@ RULES: dict[str, Rule] = {
             "Scan the contents separately, or split the archive.",
         ),
         _r(
+            _W + "custom-code",
+            "medium",
+            "A model repository carries Python that loading runs: a file named by a Hugging "
+            "Face auto_map (trust_remote_code), a sentence-transformers module, an MLflow "
+            "loader_module or python_model, or a file those import. Category model_code.",
+            "Loading the model imports and runs this code with the loader's rights.",
+            "Read the code (the code-* findings name the risky lines) or load without "
+            "trust_remote_code from a revision you reviewed.",
+        ),
+        _r(
+            _W + "remote-code",
+            "high",
+            "The model's configuration names code that is not in the repository: another "
+            "repository's module (repo--module.Class) or a missing file. Category model_code.",
+            "Loading fetches and runs code that was not part of what was scanned.",
+            "Vendor the code into the repository and scan it, or do not enable trust_remote_code.",
+        ),
+        _r(
+            _W + "code-process",
+            "critical",
+            "Custom model code runs a process or a shell command (subprocess, os.system, "
+            "os.exec*, pty.spawn...). Category model_code.",
+            "Loading the model runs commands on the loading machine.",
+            "Do not load the model; remove the call from the code.",
+        ),
+        _r(
+            _W + "code-eval",
+            "critical",
+            "Custom model code evaluates or executes code built at run time (eval, exec, "
+            "compile, runpy, code.*). Category model_code.",
+            "What runs is not in the file: it can be downloaded, decoded or computed.",
+            "Do not load the model; replace eval/exec with plain code.",
+        ),
+        _r(
+            _W + "code-network",
+            "high",
+            "Custom model code opens network connections or downloads (socket, urllib, "
+            "requests, huggingface_hub downloads, torch.hub). Category model_code.",
+            "Loading reaches the network: data can leave, code and weights can come in.",
+            "Ship every file the model needs in the repository; remove the network call.",
+        ),
+        _r(
+            _W + "code-file-write",
+            "high",
+            "Custom model code writes, moves or deletes files (open for writing, os.remove, "
+            "shutil, Path.write_text, torch.save...). Category model_code.",
+            "Loading changes the loading machine's files.",
+            "Remove the write, or review what it writes and where.",
+        ),
+        _r(
+            _W + "code-dynamic-import",
+            "high",
+            "Custom model code imports by a name chosen at run time (importlib, __import__, "
+            "getattr on a module with a computed name). Category model_code.",
+            "What gets imported is not visible in the code.",
+            "Import modules by name at the top of the file.",
+        ),
+        _r(
+            _W + "code-deserialization",
+            "high",
+            "Custom model code deserialises data that can carry code (pickle, dill, "
+            "cloudpickle, marshal, torch.load without weights_only=True, yaml.load without a "
+            "safe loader). Category model_code.",
+            "The loaded data runs code; it was not necessarily scanned.",
+            "Use safetensors, json, torch.load(weights_only=True) or yaml.safe_load.",
+        ),
+        _r(
+            _W + "code-native",
+            "high",
+            "Custom model code loads native code (ctypes, cffi, torch.ops.load_library, "
+            "torch.utils.cpp_extension). Category model_code.",
+            "Native libraries run outside Python's control.",
+            "Ship native extensions as reviewed packages, not in the model repository.",
+        ),
+        _r(
+            _W + "unsafe-weights-beside-safe",
+            "medium",
+            "Weights in a format that can run code (pickle, PyTorch .bin/.pt) next to a "
+            "safetensors copy, e.g. pytorch_model.bin beside model.safetensors.",
+            "Loaders pick the unsafe file in some configurations (use_safetensors=False, "
+            "older versions, other tools); it adds risk and nothing else.",
+            "Ship only the safetensors.",
+        ),
+        _r(
             _W + "scan-limit",
             "high",
             "A resource limit of the pickle simulation was reached (stack depth, memo size, "
@@ -277,3 +364,42 @@ def make(
     f.archive_member = member
     f.byte_offset = offset
     return f
+
+
+def make_code(
+    rule_id: str,
+    severity: str,
+    *,
+    file_path: str,
+    member: str,
+    rel_path: str,
+    title: str,
+    description: str,
+    key: str,
+    line: int | None = None,
+    evidence: dict[str, Any] | None = None,
+) -> NormalizedFinding:
+    """A ``model_code`` finding: custom code a model repository runs when it is loaded.
+    Fingerprint: ``(model_code, rule id, path inside the repository, key)``; the key names
+    the call and its function, not the line, so an edit elsewhere keeps the finding."""
+    rule = RULES[rule_id]
+    ev: dict[str, Any] = {"tool_rule": rule_id, "path": rel_path}
+    ev.update(evidence or {})
+    return NormalizedFinding(
+        fingerprint=fingerprint("model_code", rule_id, rel_path, key),
+        category="model_code",
+        tool=TOOL,
+        rule_id=rule_id,
+        title=title,
+        severity=severity,
+        description=description,
+        raw_severity=severity,
+        file_path=file_path,
+        archive_member=member,
+        line=line,
+        atlas=list(ATLAS_UNSAFE_ARTIFACT),
+        owasp_ml=[OWASP_ML_SUPPLY_CHAIN],
+        references=["https://atlas.mitre.org/techniques/AML.T0011.000"],
+        remediation=rule.remediation,
+        evidence=trim(ev),
+    )
