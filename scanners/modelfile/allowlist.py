@@ -81,7 +81,7 @@ torch: Size device dtype Tensor strided sparse_coo sparse_csr per_tensor_affine
     preserve_format memory_format layout finfo iinfo {_TORCH_DTYPES} {_TORCH_STORAGES} |
     tensor metadata: shapes, devices, dtypes, layouts and storage types
 torch.cuda: {_TORCH_STORAGES} | storage types of tensors saved from a GPU
-torch.storage: UntypedStorage TypedStorage | storage types
+torch.storage: UntypedStorage TypedStorage | storage types of tensors (raw bytes)
 torch.storage: _load_from_bytes | a nested torch.load of bytes stored in the pickle; those
     bytes are scanned as a pickle of their own
 torch.nn.parameter: Parameter UninitializedParameter Buffer | a tensor marked as a parameter
@@ -140,9 +140,9 @@ torch.nn.modules.loss: L1Loss MSELoss CrossEntropyLoss NLLLoss BCELoss BCEWithLo
 numpy: {_NUMPY_SCALARS} | the array class, dtypes and scalar types
 numpy.dtypes: {_NUMPY_DTYPE_CLASSES} | NumPy 1.25+ dtype classes
 numpy.core.multiarray: _reconstruct scalar | rebuild an array or a scalar from dtype and bytes
-numpy._core.multiarray: _reconstruct scalar | the same in NumPy 2
+numpy._core.multiarray: _reconstruct scalar | rebuild an array or a scalar (NumPy 2 names)
 numpy.core.numeric: _frombuffer | an array from bytes (pandas uses it)
-numpy._core.numeric: _frombuffer | the same in NumPy 2
+numpy._core.numeric: _frombuffer | an array from bytes (NumPy 2 names)
 numpy.ma.core: _mareconstruct MaskedArray MaskedConstant | masked arrays from arrays
 numpy.random._pickle: __randomstate_ctor __bit_generator_ctor __generator_ctor | random
     generators rebuilt from their saved state; the bit generator class is a separate import
@@ -156,7 +156,8 @@ numpy.random.bit_generator: SeedSequence __pyx_unpickle_SeedSequence | a seed se
     Cython state restorer (checks the layout, then fills in the fields)
 joblib.numpy_pickle: NumpyArrayWrapper | joblib's array header; the array bytes follow it and
     are skipped (object arrays are nested pickles and scanned)
-sklearn.externals.joblib.numpy_pickle: NumpyArrayWrapper | the same in old scikit-learn
+sklearn.externals.joblib.numpy_pickle: NumpyArrayWrapper | joblib's array header (old
+    scikit-learn's vendored joblib)
 pandas.core.frame: DataFrame | a data frame: a block manager and its axes
 pandas.core.series: Series | a series: values and an index
 pandas.core.internals.managers: BlockManager SingleBlockManager | pandas' storage of arrays
@@ -181,9 +182,9 @@ scipy.sparse._lil: lil_matrix lil_array | sparse matrices: lists of values
 scipy.sparse._dok: dok_matrix dok_array | sparse matrices: a dict of values
 scipy.sparse._bsr: bsr_matrix bsr_array | sparse matrices: index and value arrays
 scipy.sparse._dia: dia_matrix dia_array | sparse matrices: offsets and value arrays
-scipy.sparse.csr: csr_matrix | the same in old SciPy
-scipy.sparse.csc: csc_matrix | the same in old SciPy
-scipy.sparse.coo: coo_matrix | the same in old SciPy
+scipy.sparse.csr: csr_matrix | a sparse matrix (old SciPy path)
+scipy.sparse.csc: csc_matrix | a sparse matrix (old SciPy path)
+scipy.sparse.coo: coo_matrix | a sparse matrix (old SciPy path)
 omegaconf.dictconfig: DictConfig | OmegaConf (Hydra, Lightning, fairseq) configs: nodes and
     metadata restored from a dict
 omegaconf.listconfig: ListConfig | OmegaConf list configs
@@ -192,12 +193,13 @@ omegaconf.nodes: AnyNode StringNode IntegerNode FloatNode BooleanNode BytesNode 
     EnumNode | OmegaConf value nodes
 lightning.fabric.utilities.data: AttributeDict | Lightning's hyper-parameter dict (a dict with
     attribute access)
-lightning_fabric.utilities.data: AttributeDict | the same in the standalone package
-lightning.pytorch.utilities.parsing: AttributeDict | the same in older Lightning
-pytorch_lightning.utilities.parsing: AttributeDict | the same in pytorch_lightning
+lightning_fabric.utilities.data: AttributeDict | Lightning's hyper-parameter dict (lightning_fabric)
+lightning.pytorch.utilities.parsing: AttributeDict | Lightning's hyper-parameter dict (older path)
+pytorch_lightning.utilities.parsing: AttributeDict | Lightning's hyper-parameter dict
+    (pytorch_lightning)
 fairseq.logging.meters: AverageMeter TimeMeter StopwatchMeter MetersDict SumMeter
     ConcatTensorMeter | fairseq's training meters: numbers in a dict
-fairseq.meters: AverageMeter TimeMeter StopwatchMeter | the same in old fairseq
+fairseq.meters: AverageMeter TimeMeter StopwatchMeter | fairseq's training meters (old path)
 tokenizers: Tokenizer AddedToken | a Hugging Face tokenizer restored from its JSON state
 tokenizers.models: BPE WordPiece WordLevel Unigram Model | tokenizer models: vocabularies
 sklearn.pipeline: Pipeline FeatureUnion | lists of named estimators
@@ -356,6 +358,16 @@ catboost.core: CatBoostClassifier CatBoostRegressor CatBoostRanker CatBoost | a 
 """
 
 
+#: Estimator packages: the reason on each line says what the object holds; this says why that
+#: is safe (unpickling sets its attributes from a dict, or calls a constructor with sizes).
+_ESTIMATORS = {
+    "sklearn.": "a scikit-learn object",
+    "xgboost.": "an XGBoost model",
+    "lightgbm.": "a LightGBM model",
+    "catboost.": "a CatBoost model",
+}
+
+
 def _parse(table: str) -> dict[str, dict[str, str]]:
     """module -> {name: why} from :data:`_TABLE`."""
     out: dict[str, dict[str, str]] = {}
@@ -372,9 +384,16 @@ def _parse(table: str) -> dict[str, dict[str, str]]:
         module, _, names = head.partition(":")
         if not why.strip() or not names.split():
             raise ValueError(f"allow-list entry without names or reason: {entry[:60]}")
-        bucket = out.setdefault(module.strip(), {})
+        module = module.strip()
+        reason = why.strip()
+        for prefix, kind in _ESTIMATORS.items():
+            if module.startswith(prefix):
+                reason = (
+                    f"{kind} rebuilt from its saved state (calls none of its methods): {reason}"
+                )
+        bucket = out.setdefault(module, {})
         for name in names.split():
-            bucket[name] = why.strip()
+            bucket[name] = reason
     return out
 
 

@@ -8,10 +8,8 @@ Every pickle here is written opcode by opcode (or by ``pickle.dumps``) and never
 
 from __future__ import annotations
 
-import _compat_pickle
 import collections
 import pickle
-import pickletools
 import random
 import struct
 
@@ -20,7 +18,13 @@ import pytest
 from scanners.modelfile import pickle_scan
 from scanners.modelfile.pickle_scan import scan_pickle
 from scanners.modelfile.source import BytesSource
-from tests.scanners.modelfile.helpers import assert_critical, by_import, rule_ids, scan
+from tests.scanners.modelfile.helpers import (
+    assert_critical,
+    by_import,
+    genops_imports,
+    rule_ids,
+    scan,
+)
 from tests.scanners.modelfile.picklegen import P, call_pickle
 
 AMBIGUITY = "warden-modelscan/pickle-ambiguity"
@@ -177,46 +181,6 @@ def test_load_from_bytes_with_an_untraceable_argument_is_not_clean() -> None:
 # --------------------------------------------------------------- differential reading
 
 
-def _genops_imports(data: bytes) -> set[str]:
-    """Imports as CPython's own static opcode reader (pickletools.genops) sees them, with the
-    memo of strings followed for STACK_GLOBAL. Nothing is unpickled."""
-    proto = 0
-    memo: dict[int, object] = {}
-    stack: list[object] = []
-    out: set[str] = set()
-    for op, arg, _pos in pickletools.genops(data):
-        name = op.name
-        if name == "PROTO":
-            assert isinstance(arg, int)
-            proto = arg
-        if name in ("GLOBAL", "INST"):
-            assert isinstance(arg, str)
-            module, attr = arg.split(" ")
-            if proto < 3:  # the loaders map Python 2 names (find_class, fix_imports)
-                if (module, attr) in _compat_pickle.NAME_MAPPING:
-                    module, attr = _compat_pickle.NAME_MAPPING[(module, attr)]
-                else:
-                    module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-            out.add(f"{module}.{attr}")
-        if name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
-            stack.append(arg)
-        elif name == "MEMOIZE":
-            memo[len(memo)] = stack[-1] if stack else None
-        elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-            assert isinstance(arg, int)
-            memo[arg] = stack[-1] if stack else None
-        elif name in ("BINGET", "LONG_BINGET", "GET"):
-            assert isinstance(arg, int)
-            stack.append(memo.get(arg))
-        elif name == "STACK_GLOBAL":
-            attr, module = stack.pop(), stack.pop()
-            out.add(f"{module}.{attr}")
-            stack.append(None)
-        else:
-            stack.append(None)
-    return out
-
-
 def test_scanner_sees_the_same_imports_as_pickletools_on_real_pickles() -> None:
     rng = random.Random(12)  # noqa: S311 - reproducible data, not crypto
     import datetime
@@ -248,4 +212,4 @@ def test_scanner_sees_the_same_imports_as_pickletools_on_real_pickles() -> None:
             assert not rep.errors, (trial, proto, rep.errors)
             assert not rep.anomalies, (trial, proto, rep.anomalies)
             seen = {r.qualname for r in rep.imports.values()}
-            assert seen == _genops_imports(data), (trial, proto)
+            assert seen == genops_imports(data), (trial, proto)
