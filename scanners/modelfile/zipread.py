@@ -62,6 +62,7 @@ class ZipDirectory:
     declared: int  # entry count the end record declares
     anomalies: list[str] = field(default_factory=list)
     total: int = 0  # central-directory records read (kept or not)
+    empty: list[str] = field(default_factory=list)  # names of members without data
 
 
 def find_eocd(src: Source) -> int | None:
@@ -87,6 +88,8 @@ def find_eocd(src: Source) -> int | None:
 
 
 def _decode_name(raw: bytes, flags: int) -> str:
+    if raw.isascii():
+        return raw.decode("ascii")
     if flags & 0x800:
         return raw.decode("utf-8", "replace")
     try:
@@ -131,6 +134,7 @@ def read_directory(
         raise ZipError(f"central directory of {cd_size} bytes is too large")
     cd = src.read_at(cd_offset + prefix, cd_size)
     entries: list[ZipEntry] = []
+    empty: list[str] = []
     pos = 0
     total = 0
     while pos + _CDH.size <= len(cd):
@@ -144,6 +148,10 @@ def read_directory(
         name_raw = cd[pos + 46 : pos + 46 + nlen]
         total += 1
         name = _decode_name(name_raw, flags)
+        if csize == 0 and usize == 0 and (eattr >> 16) & 0o170000 != 0o120000:
+            empty.append(name)  # nothing to read: only its name matters (a path check)
+            pos += 46 + nlen + xlen + clen
+            continue
         if len(entries) >= max_entries and (keep is None or not keep(name)):
             pos += 46 + nlen + xlen + clen
             continue
@@ -166,7 +174,12 @@ def read_directory(
     if total < n_total and not anomalies:
         anomalies.append(f"end record declares {n_total} entries, {total} found")
     return ZipDirectory(
-        entries=entries, prefix=prefix, declared=n_total, anomalies=anomalies, total=total
+        entries=entries,
+        prefix=prefix,
+        declared=n_total,
+        anomalies=anomalies,
+        total=total,
+        empty=empty,
     )
 
 

@@ -53,16 +53,20 @@ def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
         child = join(member, "[prefix]")
         scan_source(ctx, SliceSource(src, 0, d.prefix), child, child, depth + 1)
     files = [e for e in d.entries if not e.is_dir]
-    if d.total > len(d.entries):
+    for empty in d.empty:
+        if not empty.endswith("/"):
+            _check_name(ctx, member, empty, False)
+            ctx.note_member(join(member, empty), "empty", 0)
+    if d.total > len(d.entries) + len(d.empty):
         ctx.limit(
             member,
             f"{where}: more than {MAX_DIRECTORY:,} archive entries",
             f"The central directory lists {d.total:,} entries; the first {MAX_DIRECTORY:,} "
             "and every pickle, code or config member were scanned, the other "
-            f"{d.total - len(d.entries):,} were not (directory-size limit).",
+            f"{d.total - len(d.entries) - len(d.empty):,} were not (directory-size limit).",
             f"{MAX_DIRECTORY} directory entries",
         )
-    names = {e.name for e in files}
+    names = {e.name for e in files} | set(d.empty)
     root = _root(files)
     pre = f"{root}/" if root else ""
     is_keras = "config.json" in names and bool({"metadata.json", "model.weights.h5"} & names)
@@ -90,7 +94,7 @@ def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
     skipped = 0
     for e in files:
         child = join(member, e.name)
-        if e.usize == 0 and e.csize <= 2:
+        if e.usize == 0 and e.csize <= 2 and not e.is_symlink:
             ctx.note_member(child, "empty", 0)
             continue
         if (is_torch or is_ts) and e.name.startswith(tensor_dirs):
@@ -219,21 +223,25 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def _check_path(ctx: Ctx, member: str, e: ZipEntry) -> None:
-    n = e.name
-    if ".." not in n and n[:1] not in ("/", "\\") and ":" not in n[:2] and not e.is_symlink:
+    _check_name(ctx, member, e.name, e.is_symlink)
+
+
+def _check_name(ctx: Ctx, member: str, name: str, is_symlink: bool) -> None:
+    n = name
+    if ".." not in n and n[:1] not in ("/", "\\") and ":" not in n[:2] and not is_symlink:
         return  # the common case, without building anything
     n = n.replace("\\", "/")
     bad = n.startswith("/") or _DRIVE.match(n) or ".." in n.split("/")
-    if bad or e.is_symlink:
-        what = "a symbolic link" if e.is_symlink else "a path outside the extraction directory"
+    if bad or is_symlink:
+        what = "a symbolic link" if is_symlink else "a path outside the extraction directory"
         ctx.finding(
             _W + "archive-path",
             "high",
-            join(member, e.name),
-            title=f"Archive member {e.name!r} is {what}",
-            description=f"Extracting the archive writes {what}: {e.name!r}.",
-            key=e.name[:80],
-            evidence={"format": "zip", "member": e.name},
+            join(member, name),
+            title=f"Archive member {name!r} is {what}",
+            description=f"Extracting the archive writes {what}: {name!r}.",
+            key=name[:80],
+            evidence={"format": "zip", "member": name},
         )
 
 
