@@ -55,12 +55,13 @@ RULES: dict[str, Rule] = {
         ),
         _r(
             mf.SUSPICIOUS_IMPORT,
-            "high|medium",
-            "An import that is not on the allow-list: a standard-library object that is "
-            "called or instantiated (high), only referenced (medium), or third-party/user "
-            "code (medium).",
-            "Weights need tensor/array rebuild helpers, containers and numbers. Anything "
-            "else runs code at load time and needs review.",
+            "high",
+            "An import that is not on the allow-list (exact qualified names) and not known "
+            "to be dangerous: standard library, third-party or user code, called or only "
+            "imported.",
+            "Fail closed: importing it runs its module, and an allow-listed rebuild helper "
+            "can call whatever it is handed. Weights need rebuild helpers, containers and "
+            "numbers.",
             "Check where the class or function comes from; if it is not yours, do not load "
             "the file. Prefer safetensors for weights.",
         ),
@@ -192,7 +193,7 @@ RULES: dict[str, Rule] = {
         ),
         _r(
             _W + "malformed-file",
-            "medium",
+            "medium|high",
             "A GGUF, safetensors, ONNX, npy or SavedModel file whose structure is invalid "
             "(header, offsets, overlaps, dtype x shape vs byte ranges).",
             "Parsers disagree on malformed files; hidden or overlapping regions can smuggle data.",
