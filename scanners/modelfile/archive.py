@@ -132,9 +132,13 @@ def _check(budget: Budget, out: int, consumed: int) -> None:
         raise LimitExceeded(f"compression ratio above {lim.max_ratio:g}:1 (decompression bomb)")
 
 
-def inflate(src: Source, start: int, length: int, kind: str, budget: Budget) -> Source:
+def inflate(
+    src: Source, start: int, length: int, kind: str, budget: Budget, max_out: int | None = None
+) -> Source:
     """Decompress ``length`` bytes of ``src`` at ``start``. ``kind``: deflate (raw),
-    zlib, gzip (all members), bz2, xz, lzma (alone). Raises LimitExceeded or ValueError."""
+    zlib, gzip (all members), bz2, xz, lzma (alone). ``max_out``: the loader reads no more
+    than this (a zip member's declared size), so neither does the scanner. Raises
+    LimitExceeded or ValueError."""
     spool = _Spool(budget.limits.memory_spool)
     consumed = 0
     done = False
@@ -147,9 +151,14 @@ def inflate(src: Source, start: int, length: int, kind: str, budget: Budget) -> 
                 out = _step(dec, data)
                 data = b""
                 if out:
+                    if max_out is not None and spool.size + len(out) >= max_out:
+                        out = out[: max_out - spool.size]
+                        done = True
                     spool.write(out)
                     budget.decompressed += len(out)
                     _check(budget, spool.size, consumed)
+                    if done:
+                        break
                 if _eof(dec):
                     rest = _unused(dec).lstrip(b"\x00")
                     if kind == "gzip" and rest:

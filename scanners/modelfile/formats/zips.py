@@ -19,7 +19,7 @@ import re
 
 from scanners.modelfile import classify as cl
 from scanners.modelfile.archive import LimitExceeded, inflate, priority
-from scanners.modelfile.engine import Ctx, join, scan_source
+from scanners.modelfile.engine import MAX_MEMBER_LIST, Ctx, join, scan_source
 from scanners.modelfile.formats import keras, pickles
 from scanners.modelfile.pickle_scan import scan_pickle
 from scanners.modelfile.source import SliceSource, Source
@@ -53,9 +53,10 @@ def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
         child = join(member, "[prefix]")
         scan_source(ctx, SliceSource(src, 0, d.prefix), child, child, depth + 1)
     files = [e for e in d.entries if not e.is_dir]
-    for empty in d.empty:
-        if not empty.endswith("/"):
+    for empty in d.empty:  # inline fast path: archives padded with 100,000 of these exist
+        if ".." in empty or empty[:1] in ("/", "\\") or ":" in empty[:2]:
             _check_name(ctx, member, empty, False)
+        if len(ctx.result.members) < MAX_MEMBER_LIST and not empty.endswith("/"):
             ctx.note_member(join(member, empty), "empty", 0)
     if d.total > len(d.entries) + len(d.empty):
         ctx.limit(
@@ -66,11 +67,13 @@ def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
             f"{d.total - len(d.entries) - len(d.empty):,} were not (directory-size limit).",
             f"{MAX_DIRECTORY} directory entries",
         )
-    names = {e.name for e in files} | set(d.empty)
+    # the layout is told by members with data (an empty data.pkl or code file runs nothing)
+    names = {e.name for e in files}
     root = _root(files)
     pre = f"{root}/" if root else ""
+    code_dir = pre + "code/"
     is_keras = "config.json" in names and bool({"metadata.json", "model.weights.h5"} & names)
-    is_ts = any(n.startswith(pre + "code/") for n in names) or pre + "constants.pkl" in names
+    is_ts = any(n.startswith(code_dir) for n in names) or pre + "constants.pkl" in names
     is_torch = pre + "data.pkl" in names or any(n.endswith("/data.pkl") for n in names)
     is_npz = bool(files) and all(n.endswith(".npy") for n in names)
     label = (
@@ -188,12 +191,30 @@ def _open(ctx: Ctx, src: Source, e: ZipEntry, child: str) -> Source | None:
         _anomaly(ctx, child, child, "flagged encrypted but readable (PyTorch ignores the flag)")
     if e.method == 0:
         return SliceSource(src, lh.data_offset, e.usize)
+    lim = ctx.limits
+    declared = e.usize > lim.max_member_size or (
+        e.usize > lim.ratio_floor and e.usize > lim.max_ratio * max(e.csize, 1)
+    )
+    if declared:  # the loader sizes its buffer from these: no need to inflate to know
+        what = (
+            f"member larger than {lim.max_member_size} bytes uncompressed"
+            if e.usize > lim.max_member_size
+            else f"compression ratio above {lim.max_ratio:g}:1 (decompression bomb)"
+        )
+        ctx.limit(
+            child,
+            f"{child}: {what}",
+            f"{what}: the directory declares {e.usize:,} bytes from {e.csize:,}; the member "
+            "was not inflated or scanned, the other members were.",
+            what,
+        )
+        return None
     kind = _METHODS.get(e.method)
     if kind is None:
         ctx.not_scanned(child, f"zip compression method {e.method} is not supported")
         return None
     try:
-        return inflate(src, lh.data_offset, e.csize, kind, ctx.budget)
+        return inflate(src, lh.data_offset, e.csize, kind, ctx.budget, max_out=e.usize)
     except LimitExceeded as exc:  # this member only: the next one is scanned
         ctx.limit(
             child,

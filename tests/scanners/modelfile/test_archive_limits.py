@@ -165,3 +165,17 @@ def test_tar_padding_and_member_limit() -> None:
     assert LIMIT in rule_ids(res)
     f = next(f for f in res.findings if f.rule_id == LIMIT)
     assert "1,401 member(s) not scanned" in f.title
+
+
+def test_a_member_is_inflated_no_further_than_its_declared_size() -> None:
+    """The loader allocates the declared size and reads no more; neither does the scanner, so
+    a bomb that lies about its size costs nothing and the pickle in front of it is scanned."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    stream = comp.compress(EVIL) + b"".join(comp.compress(bytes(1 << 20)) for _ in range(64))
+    stream += comp.flush()
+    data = _hand_zip(
+        [("archive/data.pkl", stream, len(EVIL), 8), ("archive/version", b"3\n", 2, 0)]
+    )
+    res = scan_bytes(data, "model.pt")
+    assert_critical(res, "posix.system")
+    assert res.seconds < 1.0
