@@ -223,14 +223,14 @@ def cmd_scan(api: Api | None, args: argparse.Namespace) -> int:
 def _scan_to_json(paths: Sequence[str], fail_on: str) -> tuple[bytes, bool]:
     """Run Warden's model-file scanner (it never loads or executes a file) over ``paths``;
     returns its ``warden.modelscan/v1`` JSON and whether a finding reached ``fail_on``."""
-    from scanners.modelfile import scan_path  # only `scan` needs the scanner
+    from scanners.modelfile import ScanResults, scan_path  # only `scan` needs the scanner
     from scanners.modelfile.report import to_json_doc
     from scanners.severity import SEVERITY_RANK
 
-    results = []
+    results = ScanResults()
     for path in paths:
         try:
-            results.extend(scan_path(path))
+            results.add(scan_path(path))
         except FileNotFoundError:
             raise ClientError(f"no such file or directory: {path}") from None
         except OSError as exc:

@@ -5,7 +5,9 @@ walked opcode by opcode by a stack/memo simulator (:mod:`.pickle_scan`), archive
 protobufs are parsed by hand, and every import is judged against an allow-list
 (:mod:`.classify`).
 
-- :func:`scan_path` - a file or a directory (recursively) -> ``list[FileResult]``
+- :func:`scan_path` - a file or a directory (recursively, read as a model repository too) ->
+  :class:`ScanResults` (a ``list[FileResult]`` with the path's :class:`Target`: layouts,
+  manifest)
 - :func:`scan_bytes` - bytes in memory -> ``FileResult``
 - :func:`to_report` - results -> a :class:`scanners.findings.Report` (for ingestion)
 
@@ -16,7 +18,14 @@ shape), never by file name alone.
 from __future__ import annotations
 
 from scanners.modelfile.archive import Limits
-from scanners.modelfile.engine import FileResult, scan_bytes, scan_file, scan_path
+from scanners.modelfile.engine import (
+    FileResult,
+    ScanResults,
+    Target,
+    scan_bytes,
+    scan_file,
+    scan_path,
+)
 from scanners.modelfile.report import SCHEMA, VERSION, to_json_doc, to_report
 
 __all__ = [
@@ -24,6 +33,8 @@ __all__ = [
     "VERSION",
     "FileResult",
     "Limits",
+    "ScanResults",
+    "Target",
     "scan_bytes",
     "scan_file",
     "scan_path",

@@ -4,6 +4,12 @@ Archives are scanned recursively, so one hostile file must not be able to exhaus
 disk: nesting depth, member count, each member's and the file's total uncompressed bytes,
 and the compression ratio are all bounded. Decompressed data stays in memory up to
 ``Limits.memory_spool`` bytes and spills to an anonymous temporary file beyond that.
+
+A limit never makes a file pass: reaching one is a ``high`` finding that names it. Members are
+scanned in :func:`priority` order - what a loader opens by name and runs first (pickles,
+TorchScript code, configs and code files), then other model files, then the rest - and each
+member's size and ratio limits are its own, so padding or a bomb in one member never hides a
+payload in another. Empty members cost nothing and count against no limit.
 """
 
 from __future__ import annotations
@@ -34,6 +40,28 @@ class LimitExceeded(Exception):
     """An archive limit was reached; the message says which."""
 
 
+#: name suffixes / parts a loader opens by name and runs (rank 0) or reads as configuration
+#: or code (rank 1); other model formats (rank 2); everything else (rank 3).
+_RUN = (".pkl", ".pickle", ".pkl.gz", ".dill", ".joblib")
+_CONFIG = (".json", ".yaml", ".yml", ".py", ".toml", ".cfg", "mlmodel", ".pbtxt")
+_MODEL = (
+    ".pt", ".pth", ".bin", ".ckpt", ".npy", ".npz", ".h5", ".hdf5", ".keras", ".pb", ".onnx",
+    ".gguf", ".safetensors", ".msgpack", ".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz",
+)  # fmt: skip
+
+
+def priority(name: str) -> int:
+    """Scan order of an archive member (lower first); see the module docstring."""
+    lower = name.lower()
+    if lower.endswith(_RUN) or lower.startswith("code/") or "/code/" in lower:
+        return 0
+    if lower.endswith(_CONFIG):
+        return 1
+    if lower.endswith(_MODEL):
+        return 2
+    return 3
+
+
 @dataclass(slots=True)
 class Budget:
     """What one top-level file has used so far."""
@@ -41,11 +69,6 @@ class Budget:
     limits: Limits
     decompressed: int = 0
     members: int = 0
-
-    def count_member(self) -> None:
-        self.members += 1
-        if self.members > self.limits.max_members:
-            raise LimitExceeded(f"more than {self.limits.max_members} archive members")
 
 
 class _Spool:
@@ -109,9 +132,13 @@ def _check(budget: Budget, out: int, consumed: int) -> None:
         raise LimitExceeded(f"compression ratio above {lim.max_ratio:g}:1 (decompression bomb)")
 
 
-def inflate(src: Source, start: int, length: int, kind: str, budget: Budget) -> Source:
+def inflate(
+    src: Source, start: int, length: int, kind: str, budget: Budget, max_out: int | None = None
+) -> Source:
     """Decompress ``length`` bytes of ``src`` at ``start``. ``kind``: deflate (raw),
-    zlib, gzip (all members), bz2, xz, lzma (alone). Raises LimitExceeded or ValueError."""
+    zlib, gzip (all members), bz2, xz, lzma (alone). ``max_out``: the loader reads no more
+    than this (a zip member's declared size), so neither does the scanner. Raises
+    LimitExceeded or ValueError."""
     spool = _Spool(budget.limits.memory_spool)
     consumed = 0
     done = False
@@ -124,9 +151,14 @@ def inflate(src: Source, start: int, length: int, kind: str, budget: Budget) -> 
                 out = _step(dec, data)
                 data = b""
                 if out:
+                    if max_out is not None and spool.size + len(out) >= max_out:
+                        out = out[: max_out - spool.size]
+                        done = True
                     spool.write(out)
                     budget.decompressed += len(out)
                     _check(budget, spool.size, consumed)
+                    if done:
+                        break
                 if _eof(dec):
                     rest = _unused(dec).lstrip(b"\x00")
                     if kind == "gzip" and rest:

@@ -1,24 +1,23 @@
-"""Which imports a model file may make: an allow-list first, then a deny-list.
+"""Which imports a model file may make: an exact allow-list, then a deny-list; fail closed.
 
 A pickle (or a Keras config's ``module``) names Python objects that the loader imports and,
-usually, calls. Weights need very few of them: tensor and array rebuild helpers, a handful of
-containers and numbers, and the classes of well-known estimators. Everything else is judged:
+usually, calls. Weights need few of them. Every import gets one verdict:
 
 ``safe``
-    Known to rebuild data only (``torch._utils._rebuild_tensor_v2``,
-    ``collections.OrderedDict``, ``numpy.core.multiarray._reconstruct``, estimator classes of
-    scikit-learn / XGBoost / LightGBM...). No finding.
+    On the allow-list (:mod:`scanners.modelfile.allowlist`) by its exact qualified name: it
+    builds data and calls nothing it is not handed. No finding.
 ``dangerous``
     Runs processes or code, touches files or the network, imports by name, or is a gadget that
     turns data into a call (``getattr``, ``operator.attrgetter``, ``functools.partial``, nested
     ``pickle``/``marshal``/``dill`` loads, ``ctypes``, pip, debuggers and profilers that run
-    strings, ``webbrowser``...). Critical, called or not: importing it is already the attack.
-``stdlib``
-    Any other standard-library object. A model has no business calling into the standard
-    library beyond containers and numbers: high when called or instantiated, medium when only
-    imported.
-``unknown``
-    Third-party or user code that is not on the allow-list: medium, "review".
+    strings, interpreter internals that run code strings (``_xxsubinterpreters.run_string``,
+    ``_pyrepl.pager``), and functions inside trusted packages that run commands or evaluate
+    code (``torch.utils.collect_env.run``, ``torch.fx.graph_module._forward_from_src``,
+    ``numpy.testing._private.utils.runstring``...). Critical, called or not.
+``stdlib`` / ``unknown``
+    Anything else, in the standard library or not: the scanner cannot vouch for it, so it is
+    high (exit 1) whether the pickle calls it or only imports it - an imported object can be
+    handed to an allow-listed rebuild helper that calls it, and importing a module runs it.
 
 Names are resolved like the loader resolves them: Python 2 aliases (``__builtin__``,
 ``copy_reg``...) are mapped, C accelerator modules are folded into their public module
@@ -26,7 +25,7 @@ Names are resolved like the loader resolves them: Python 2 aliases (``__builtin_
 and protocol-4 dotted names (``module`` + ``a.b.c``) are checked part by part, so
 ``torch.serialization`` + ``os.system`` (a module that imported ``os``) is ``os.system``.
 Any dunder in a dotted path (``__class__``, ``__globals__``, ``__subclasses__``...) is a
-sandbox-escape gadget and dangerous.
+sandbox-escape gadget and dangerous. A package prefix never makes a name safe.
 """
 
 from __future__ import annotations
@@ -34,6 +33,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+
+from scanners.modelfile.allowlist import why_safe
 
 SAFE, DANGEROUS, STDLIB, UNKNOWN = "safe", "dangerous", "stdlib", "unknown"
 _RANK = {SAFE: 0, UNKNOWN: 1, STDLIB: 2, DANGEROUS: 3}
@@ -85,6 +86,15 @@ MODULE_ALIASES: dict[str, str] = {
     "_weakref": "weakref",
     "_abc": "abc",
     "_sre": "re",
+    "_xxsubinterpreters": "_interpreters",
+    "_xxinterpchannels": "_interpreters",
+    "_interpchannels": "_interpreters",
+    "_interpqueues": "_interpreters",
+    "_tkinter": "tkinter",
+    "_pydecimal": "decimal",
+    "_datetime": "datetime",
+    "_pydatetime": "datetime",
+    "_pickle_compat": "pickle",
 }
 
 #: Every name in these modules (and their submodules) is dangerous. Why, in plain words.
@@ -176,6 +186,33 @@ DANGEROUS_MODULES: dict[str, str] = {
     "fabric": "runs remote commands",
     "jinja2": "renders templates (template injection reaches Python objects)",
     "numexpr": "evaluates expressions",
+    # interpreter internals and helpers that run code strings or shell commands
+    "_interpreters": "runs code strings in a sub-interpreter (run_string)",
+    "_pyrepl": "the REPL's helpers run shell commands (pager) and code strings",
+    "_sitebuiltins": "help() and license() read files and start the documentation browser",
+    "tkinter": "the Tcl interpreter evaluates Tcl code, which runs commands",
+    "turtle": "starts Tk (a Tcl interpreter)",
+    "turtledemo": "runs demo scripts",
+    "antigravity": "opens a web browser when imported",
+    "this": "prints when imported",
+    "__hello__": "runs code when imported",
+    "__phello__": "runs code when imported",
+    "_osx_support": "runs build tools and shell commands",
+    "_aix_support": "runs shell commands",
+    "platform": "runs shell commands to describe the system (_syscmd_file, popen)",
+    "mailcap": "runs the commands of mailcap entries",
+    "atexit": "registers callables to run at exit",
+    "sched": "runs scheduled callables",
+    "unittest.mock": "imports by name (patch targets) and calls whatever it is given",
+    "test": "CPython's test suite helpers run scripts and commands",
+    "lib2to3": "loads pickled grammars and rewrites files",
+    "py_compile": "writes compiled files",
+    "compileall": "writes compiled files",
+    "linecache": "reads source files",
+    "sysconfig": "imports configuration modules by name",
+    "jsonpickle": "rebuilds arbitrary objects from JSON (nested deserialisation)",
+    "srsly": "bundles cloudpickle and pickle loaders (nested deserialisation)",
+    "huggingface_hub": "downloads files and code from the network",
     # nested deserialisers: what they load is not checked by the outer loader
     "pickle": "nested unpickling of data the scanner of the outer file does not see",
     "pickletools": "pickle internals",
@@ -192,6 +229,47 @@ DANGEROUS_MODULES: dict[str, str] = {
     "torch.utils.cpp_extension": "compiles and loads native code",
     "torch.package": "loads code packaged with the model",
     "tensorflow.io": "reads and writes files",
+    "tensorflow.compat.v1.gfile": "reads and writes files",
+    "tensorflow.python.platform.gfile": "reads and writes files",
+    "tensorflow.python.lib.io": "reads and writes files",
+    "torch.utils.bottleneck": "runs a script under the profilers (run_cprofile, exec)",
+    "torch.utils.collect_env": "runs shell commands (collect_env.run)",
+    "torch.utils.benchmark": "compiles and runs code strings (Timer(stmt))",
+    "torch.utils.model_zoo": "downloads and loads checkpoints",
+    "torch.utils.tensorboard": "writes event files",
+    "torch.utils.data.datapipes": "opens files and URLs",
+    "torch.fx.graph_module": "executes the generated forward source (exec)",
+    "torch.fx.experimental": "evaluates guard expressions and code strings",
+    "torch.jit.unsupported_tensor_ops": "executes code strings (execWrapper)",
+    "torch.jit.frontend": "parses and compiles source",
+    "torch._dynamo": "compiles and runs generated code",
+    "torch._inductor": "compiles and runs generated code and compilers",
+    "torch._export": "loads serialised programs",
+    "torch.export": "loads serialised programs",
+    "torch.testing._internal": "test helpers run commands and code strings",
+    "torch.distributed": "starts processes and network connections",
+    "torch.multiprocessing": "starts processes running arbitrary callables",
+    "torch.onnx": "exports models to files",
+    "torch.cuda.memory": "writes memory snapshots to files",
+    "numpy.core._ufunc_reconstruct": "imports a module by name and gets an attribute from it",
+    "numpy._core._ufunc_reconstruct": "imports a module by name and gets an attribute from it",
+    "numpy.lib._datasource": "downloads URLs and opens files",
+    "numpy.lib.utils": "imports modules by name and inspects source",
+    "numpy.lib._utils_impl": "imports modules by name and inspects source",
+    "pandas.io": "reads and writes files and URLs (read_pickle, read_csv, to_csv...)",
+    "pandas.core.computation": "evaluates expressions (eval, query)",
+    "sklearn.utils._testing": "runs Python scripts (assert_run_python_script)",
+    "sklearn.datasets": "downloads datasets and reads files",
+    "joblib.parallel": "calls functions in worker processes",
+    "joblib.memory": "calls functions and writes a cache on disk",
+    "joblib._store_backends": "reads and writes files",
+    "joblib.pool": "starts processes",
+    "joblib.externals": "bundled cloudpickle and process pools",
+    "transformers.dynamic_module_utils": "downloads and imports code from model repositories",
+    "transformers.utils.hub": "downloads files from the network",
+    "keras.utils.file_utils": "downloads files (get_file)",
+    "keras.src.utils.file_utils": "downloads files (get_file)",
+    "mlflow": "loads models and runs their code",
     "tensorflow.python.ops.script_ops": "runs Python functions inside the graph",
     "pandas.io.pickle": "nested unpickling",
     "joblib.externals.cloudpickle": "nested unpickling that can carry code",
@@ -211,7 +289,8 @@ DANGEROUS_NAMES: dict[str, dict[str, str]] = {
     "builtins": _names(
         "eval exec compile open __import__ getattr setattr delattr hasattr globals locals vars "
         "dir input breakpoint help type exit quit memoryview super classmethod staticmethod "
-        "property __build_class__ execfile file reload apply",
+        "property __build_class__ execfile file reload apply map filter print license "
+        "copyright credits",
         "evaluates code, imports by name, opens files or reaches attributes by name",
     ),
     "operator": _names(
@@ -240,122 +319,59 @@ DANGEROUS_NAMES: dict[str, dict[str, str]] = {
         "reads or writes files, or unpickles nested data",
     ),
     "numpy.lib.npyio": _names("load save savez", "reads or writes files"),
-    "numpy.lib.format": _names("read_array", "reads arrays with allow_pickle"),
-    "torch": _names("load save from_file", "loads or saves files (nested unrestricted load)"),
+    "numpy.lib._npyio_impl": _names("load save savez loadtxt genfromtxt", "reads or writes files"),
+    "numpy.lib.format": _names("read_array open_memmap", "reads arrays with allow_pickle"),
+    "numpy.core.records": _names("fromfile", "reads files"),
+    "numpy._core.records": _names("fromfile", "reads files"),
+    "numpy.rec": _names("fromfile", "reads files"),
+    "torch": _names(
+        "load save from_file hub compile", "loads or saves files (nested unrestricted load)"
+    ),
     "torch.serialization": _names("load _load save", "nested unrestricted load"),
-    "torch.jit": _names("load", "loads TorchScript programs"),
+    "torch.storage": _names(
+        "UntypedStorage.from_file TypedStorage.from_file", "maps a file from disk"
+    ),
+    "torch.jit": _names("load CompilationUnit", "loads or compiles TorchScript programs"),
     "torch.ops": _names("load_library", "loads native libraries"),
     "torch.classes": _names("load_library", "loads native libraries"),
-    "pandas": _names("read_pickle eval read_csv", "nested unpickling or evaluation"),
-    "joblib": _names("load", "nested unpickling"),
+    "pandas": _names(
+        "read_pickle eval read_csv read_table read_fwf read_excel read_json read_html read_xml "
+        "read_hdf read_feather read_parquet read_orc read_sas read_spss read_sql read_sql_query "
+        "read_sql_table read_stata read_clipboard read_gbq to_pickle",
+        "reads files or URLs, unpickles nested data or evaluates expressions",
+    ),
+    "joblib": _names("load dump Parallel delayed Memory", "nested unpickling or calls"),
     "joblib.numpy_pickle": _names("load load_compatibility", "nested unpickling"),
     "yaml": _names(
         "load unsafe_load full_load load_all unsafe_load_all UnsafeLoader FullLoader Loader",
         "unsafe YAML loading constructs arbitrary objects",
     ),
-    "tensorflow": _names("py_function numpy_function", "runs Python inside the graph"),
+    "tensorflow": _names(
+        "py_function numpy_function load_op_library load_library",
+        "runs Python or loads native code inside the graph",
+    ),
+    "tensorflow.compat.v1": _names("py_func", "runs Python inside the graph"),
+    "itertools": _names("starmap", "a gadget that calls a callable on each item"),
+    "weakref": _names("finalize", "calls a callable when an object is collected"),
+    "uuid": _names("_get_command_stdout _popen", "runs shell commands"),
+    "ctypes.util": _names("find_library", "runs compilers and ldconfig"),
+    "imaplib": _names("IMAP4_stream", "runs a command"),
     "keras.layers": _names("Lambda", "runs Python code stored in the model"),
     "tensorflow.keras.layers": _names("Lambda", "runs Python code stored in the model"),
 }
 
-_TORCH_DTYPES = _words(
-    "float16 float32 float64 bfloat16 half float double complex32 complex64 complex128 "
-    "cfloat cdouble uint8 uint16 uint32 uint64 int8 int16 int32 int64 short int long bool "
-    "qint8 quint8 qint32 quint4x2 quint2x4 float8_e4m3fn float8_e5m2 float8_e4m3fnuz "
-    "float8_e5m2fnuz bits8 bits16"
+#: Final attribute names that run code, commands or downloads wherever they live; an import
+#: ending in one is dangerous even in a module the lists above do not know.
+DANGEROUS_ATTRS: dict[str, str] = _names(
+    "system popen exec execfile eval run_path run_module runctx runcall check_output "
+    "check_call Popen getoutput getstatusoutput spawn spawnv spawnve spawnl spawnlp execv "
+    "execve execvp execvpe execl execlp startfile load_library load_op_library from_pretrained "
+    "hf_hub_download snapshot_download cached_download urlopen urlretrieve get_file "
+    "import_module load_source exec_module spec_from_file_location run_cprofile "
+    "run_autograd_prof runstring load_inline execWrapper _forward_from_src reduce_graph_module "
+    "load_model",
+    "runs commands or code, imports by name, or downloads and loads models",
 )
-_TORCH_STORAGES = [
-    f"{t}Storage"
-    for t in _words(
-        "Float Double Half BFloat16 Long Int Short Char Byte Bool ComplexFloat ComplexDouble "
-        "QUInt8 QInt8 QInt32 QUInt4x2 QUInt2x4 Untyped Typed"
-    )
-]
-_NUMPY_SCALARS = _words(
-    "ndarray dtype bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 "
-    "float64 float128 complex64 complex128 complex256 longlong ulonglong intc uintc int_ uint "
-    "float_ double longdouble half single csingle cdouble clongdouble complex_ str_ bytes_ "
-    "void object_ datetime64 timedelta64 intp uintp byte ubyte short ushort bool"
-)
-
-#: Exactly these names are safe. Why: they rebuild tensors, arrays, containers and numbers.
-SAFE_NAMES: dict[str, frozenset[str]] = {
-    k: frozenset(v)
-    for k, v in {
-        "builtins": ["set", "frozenset", "slice", "range", "complex", "bytearray", "bytes",
-                     "object", "int", "float", "bool", "str", "list", "dict", "tuple",
-                     "Ellipsis", "NotImplemented", "unicode", "long", "xrange"],
-        "copyreg": ["_reconstructor", "__newobj__", "__newobj_ex__"],
-        "_codecs": ["encode"],
-        "collections": ["OrderedDict", "defaultdict", "Counter", "deque"],
-        "datetime": ["datetime", "date", "time", "timedelta", "timezone"],
-        "decimal": ["Decimal"],
-        "fractions": ["Fraction"],
-        "uuid": ["UUID"],
-        "types": ["SimpleNamespace"],
-        "array": ["array", "_array_reconstructor"],
-        "re": ["_compile"],
-        "torch._utils": ["_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3",
-                         "_rebuild_parameter", "_rebuild_parameter_with_state",
-                         "_rebuild_sparse_tensor", "_rebuild_sparse_csr_tensor",
-                         "_rebuild_qtensor", "_rebuild_device_tensor_from_numpy",
-                         "_rebuild_device_tensor_from_cpu_tensor",
-                         "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
-                         "_rebuild_nested_tensor", "_rebuild_xla_tensor", "_rebuild_mlc_tensor"],
-        "torch": ["Size", "device", "dtype", "Tensor", "strided", "sparse_coo", "sparse_csr",
-                  "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
-                  "contiguous_format", "channels_last", "channels_last_3d",
-                  "preserve_format", "memory_format", "layout", "finfo", "iinfo",
-                  *_TORCH_DTYPES, *_TORCH_STORAGES],
-        "torch.storage": ["UntypedStorage", "TypedStorage", "_load_from_bytes"],
-        "torch.nn.parameter": ["Parameter", "UninitializedParameter", "Buffer"],
-        "torch._tensor": ["_rebuild_from_type_v2", "Tensor"],
-        "torch.serialization": ["_get_layout"],
-        "torch.jit._pickle": ["build_tensor_from_id", "build_intlist", "build_doublelist",
-                              "build_boollist", "build_tensorlist", "build_complexlist",
-                              "restore_type_tag"],
-        "numpy": _NUMPY_SCALARS,
-        "numpy.core.multiarray": ["_reconstruct", "scalar"],
-        "numpy._core.multiarray": ["_reconstruct", "scalar"],
-        "numpy.core.numeric": ["_frombuffer"],
-        "numpy._core.numeric": ["_frombuffer"],
-        "numpy.ma.core": ["_mareconstruct", "MaskedArray", "MaskedConstant"],
-        "numpy.random._pickle": ["__randomstate_ctor", "__bit_generator_ctor",
-                                 "__generator_ctor"],
-        "numpy.random.mtrand": ["RandomState"],
-        "numpy.random._generator": ["Generator"],
-        "numpy.random._mt19937": ["MT19937"],
-        "numpy.random._pcg64": ["PCG64", "PCG64DXSM"],
-        "numpy.random._philox": ["Philox"],
-        "numpy.random._sfc64": ["SFC64"],
-        "numpy.random.bit_generator": ["SeedSequence"],
-        "joblib.numpy_pickle": ["NumpyArrayWrapper"],
-        "sklearn.externals.joblib.numpy_pickle": ["NumpyArrayWrapper"],
-        "pandas._libs.internals": ["_unpickle_block"],
-        "pandas.core.indexes.base": ["_new_Index", "Index"],
-        "pandas._libs.tslibs.timestamps": ["_unpickle_timestamp"],
-        "pandas._libs.tslibs.timedeltas": ["_timedelta_unpickle"],
-        "scipy.sparse._csr": ["csr_matrix", "csr_array"],
-    }.items()
-}  # fmt: skip
-
-#: Class names (CapWords, not dotted) in these packages are estimator/model classes: safe to
-#: rebuild. Functions in them are not on the list and stay "unknown".
-SAFE_CLASS_PACKAGES: tuple[str, ...] = (
-    "sklearn.linear_model", "sklearn.tree", "sklearn.ensemble", "sklearn.preprocessing",
-    "sklearn.pipeline", "sklearn.compose", "sklearn.svm", "sklearn.neighbors",
-    "sklearn.naive_bayes", "sklearn.cluster", "sklearn.decomposition",
-    "sklearn.feature_extraction", "sklearn.feature_selection", "sklearn.impute",
-    "sklearn.neural_network", "sklearn.kernel_ridge", "sklearn.discriminant_analysis",
-    "sklearn.calibration", "sklearn.isotonic", "sklearn.gaussian_process",
-    "sklearn.cross_decomposition", "sklearn.manifold", "sklearn.mixture", "sklearn.multiclass",
-    "sklearn.multioutput", "sklearn.semi_supervised", "sklearn.dummy",
-    "sklearn.random_projection", "sklearn.kernel_approximation", "sklearn._loss",
-    "sklearn.model_selection", "sklearn.covariance", "sklearn.metrics._scorer",
-    "sklearn.utils._bunch", "xgboost.sklearn", "xgboost.core", "lightgbm.sklearn",
-    "lightgbm.basic", "catboost.core", "scipy.sparse", "pandas.core", "numpy.dtypes",
-    "torch.nn.modules",
-)  # fmt: skip
 
 _ALLOWED_DUNDERS = frozenset({"__newobj__", "__newobj_ex__"})
 _PY2_STDLIB = frozenset(
@@ -389,24 +405,27 @@ def _judge(module: str, attr: str) -> Verdict:
     mod = canonical_module(module)
     first = attr.split(".", 1)[0]
     resolved = f"{module}.{attr}"
-    safe = SAFE_NAMES.get(mod)
-    if safe is not None and attr in safe:
-        return Verdict(SAFE, "rebuilds data", resolved)
+    safe = why_safe(mod, attr)
+    if safe is not None:
+        return Verdict(SAFE, safe, resolved)
     for prefix, why in DANGEROUS_MODULES.items():
-        if _under(mod, prefix):
+        if _under(mod, prefix) or _under(f"{mod}.{attr}", prefix):
             return Verdict(DANGEROUS, why, resolved)
     names = DANGEROUS_NAMES.get(mod)
     if names is not None and (attr in names or first in names):
         return Verdict(DANGEROUS, names.get(attr) or names[first], resolved)
-    if "." not in attr and attr[:1].isupper() and not _is_dunder(attr):
-        for prefix in SAFE_CLASS_PACKAGES:
-            if _under(mod, prefix):
-                return Verdict(SAFE, "a known estimator or container class", resolved)
     top = module.split(".", 1)[0]
     if top in _STDLIB or mod.split(".", 1)[0] in _STDLIB:
-        return Verdict(STDLIB, "a standard-library object a model file does not need", resolved)
+        return Verdict(
+            STDLIB,
+            "a standard-library object that is not on the allow-list: the scanner cannot "
+            "vouch for what it does when the pickle hands it arguments",
+            resolved,
+        )
     return Verdict(
-        UNKNOWN, "code outside the allow-list: it runs when the file is loaded", resolved
+        UNKNOWN,
+        "code outside the allow-list: importing it runs its module, and the pickle can call it",
+        resolved,
     )
 
 
@@ -438,19 +457,20 @@ def classify(module: str, name: str) -> Verdict:
         if part in MODULE_ALIASES or part in DANGEROUS_MODULES:
             rest = ".".join(mod_parts[i + 1 :] + parts)
             verdicts.append(_judge(part, rest))
-    if len(parts) == 1 and len(verdicts) == 1:
-        return verdicts[0]
     if verdicts[0].level == SAFE:
-        return verdicts[0]  # the exact dotted name is allow-listed
-    return max(verdicts, key=lambda v: _RANK[v.level])
+        return verdicts[0]  # the exact (dotted) name is allow-listed
+    worst = max(verdicts, key=lambda v: _RANK[v.level])
+    if worst.level != DANGEROUS and parts[-1] in DANGEROUS_ATTRS:
+        return Verdict(DANGEROUS, DANGEROUS_ATTRS[parts[-1]], f"{module}.{name}")
+    return worst
 
 
-def severity_for(verdict: Verdict, called: bool) -> str | None:
-    """Severity of a finding for this import, or None when it needs none."""
+def severity_for(verdict: Verdict, called: bool = True) -> str | None:
+    """Severity of a finding for this import, or None when it needs none. Fail closed: any
+    import that is not allow-listed is at least high, called or only imported (``called`` is
+    kept for callers that describe the call)."""
     if verdict.level == DANGEROUS:
         return "critical"
-    if verdict.level == STDLIB:
-        return "high" if called else "medium"
-    if verdict.level == UNKNOWN:
-        return "medium"
+    if verdict.level in (STDLIB, UNKNOWN):
+        return "high"
     return None

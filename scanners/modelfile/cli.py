@@ -12,7 +12,7 @@ import sys
 
 import orjson
 
-from scanners.modelfile.engine import FileResult, scan_path
+from scanners.modelfile.engine import FileResult, ScanResults, scan_path
 from scanners.modelfile.report import summary, to_json_doc, to_report
 from scanners.sarif_writer import to_sarif
 from scanners.severity import SEVERITY_RANK
@@ -35,6 +35,7 @@ def render_text(results: list[FileResult]) -> str:
         for f in r.findings:
             where = f.archive_member or "-"
             at = f" @{f.byte_offset}" if f.byte_offset is not None else ""
+            at += f" line {f.line}" if f.line is not None else ""
             lines.append(f"  {f.severity.upper():8} {f.rule_id:38} {where}{at}")
             lines.append(f"           {f.title}")
     s = summary(results)
@@ -54,13 +55,13 @@ def scan_main(args: argparse.Namespace) -> int:
         if not os.path.exists(p):
             sys.stderr.write(f"error: cannot read {p}: no such file or directory\n")
             return 2
-    results: list[FileResult] = []
+    results = ScanResults()
     # Only the JSON document carries file hashes; hashing is the one step that reads every
     # byte of a large checkpoint, so text and SARIF output skip it.
     want_hash = fmt == "json"
     try:
         for p in paths:
-            results.extend(scan_path(p, sha256=want_hash))
+            results.add(scan_path(p, sha256=want_hash))
     except OSError as exc:
         sys.stderr.write(f"error: {exc.filename or ''}: {exc.strerror or exc}\n")
         return 2

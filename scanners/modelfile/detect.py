@@ -2,10 +2,20 @@
 
 Never by file name: a raw pickle named ``.safetensors`` is a pickle, a zip checkpoint named
 ``.bin`` is a zip. The name is only used afterwards, to report a mismatch.
+
+Never by a guess on text either. A protocol 0 or 1 pickle has no magic, and many text files
+start with a byte that is an opcode (``import`` starts with INST, ``class`` with GLOBAL), so a
+file without ``PROTO`` is a pickle only when a real parse says so: the first pickle reaches
+STOP with one value and no open mark, or the parse calls an import with a valid dotted name
+before it fails (a loader would have run that call), or it still parses at the end of a
+16 MiB probe. Python source is recognised by parsing it with :mod:`ast` (parse only, nothing
+is compiled or run).
 """
 
 from __future__ import annotations
 
+import ast
+import re
 import struct
 
 from scanners.modelfile.pickle_ops import OPNAMES
@@ -14,7 +24,9 @@ from scanners.modelfile.source import Source
 from scanners.modelfile.zipread import find_eocd
 
 HEAD = 4096
-PROBE = 64 << 10
+PROBE = 16 << 20  # a protocol 0/1 parse that is still going here is a pickle
+MAX_SOURCE = 8 << 20
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _HDF5 = b"\x89HDF\r\n\x1a\n"
 
 #: Format -> file name suffixes that claim it (for mismatch findings).
@@ -32,7 +44,8 @@ INERT = frozenset({"safetensors", "gguf", "onnx", "numpy-npy", "hdf5", "keras-js
 
 def detect(src: Source) -> str:
     """The format of ``src``. One of: zip, numpy-npy, gguf, hdf5, gzip, bz2, xz, lzma, zlib,
-    joblib-zf, tar, safetensors, pickle, onnx, tf-savedmodel, keras-json, unknown."""
+    joblib-zf, tar, safetensors, pickle, python-source, onnx, tf-savedmodel, keras-json,
+    unknown."""
     head = src.read_at(0, 16)  # a zip checkpoint's tensor data may start right after
     if not head:
         return "empty"
@@ -63,6 +76,8 @@ def detect(src: Source) -> str:
         return "safetensors"
     if looks_like_pickle(src, head):
         return "pickle"
+    if is_python_source(src, head):
+        return "python-source"
     from scanners.modelfile import protowire
 
     proto = protowire.sniff_model(src.read_at(0, PROBE))
@@ -105,16 +120,44 @@ def _is_safetensors(head: bytes, size: int) -> bool:
 
 
 def looks_like_pickle(src: Source, head: bytes) -> bool:
-    """Try to parse: it is a pickle if the first pickle ends with STOP, imports something, or
-    parses cleanly through a 64 KiB window of a larger file. Protocol 0/1 pickles have no
-    magic; a stream the loader rejects before it imports anything cannot run code. Raw tensor
-    bytes can start like ``PROTO`` (0x80 0x00..0x05): PROTO counts only before an opcode."""
+    """Is ``src`` a pickle? With ``PROTO`` first: when an opcode follows it (raw tensor bytes
+    can start like ``PROTO``: 0x80 0x00..0x05). Without: only when a real parse says so (see
+    the module docstring)."""
     if head[0] not in OPNAMES or head[0] == 0x2E:
         return False
     if head[0] == 0x80:  # PROTO n, then an opcode: a pickle even if the loader stops early
         return len(head) > 2 and head[1] <= 5 and head[2] in OPNAMES
     end = min(src.size, PROBE)
     rep = scan_one_pickle(src, 0, end)
-    if rep.pickles or rep.imports or rep.dynamic_globals:
+    if rep.pickles:
+        return rep.plausible
+    from scanners.modelfile.classify import DANGEROUS, classify
+
+    for rec in rep.imports.values():
+        if not (_DOTTED.match(rec.module) and _DOTTED.match(rec.name or "x")):
+            continue
+        if rec.called or rec.built or classify(rec.module, rec.name).level == DANGEROUS:
+            return True
+    if rep.dynamic_globals:
         return True
-    return src.size > PROBE and bool(rep.errors) and rep.errors[0][0] >= end - 16
+    if src.size > end and rep.errors:
+        msg = rep.errors[0][1]
+        return msg.startswith("pickle data was truncated") or "without STOP" in msg
+    return False
+
+
+def is_python_source(src: Source, head: bytes) -> bool:
+    """UTF-8 text that :func:`ast.parse` accepts and that holds a statement a program has
+    (an import, a definition, an assignment, a control-flow block)."""
+    if src.size > MAX_SOURCE or b"\x00" in head:
+        return False
+    try:
+        text = src.read_at(0, src.size).decode("utf-8")
+        tree = ast.parse(text)
+    except (UnicodeDecodeError, SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    program = (
+        ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+        ast.Assign, ast.AnnAssign, ast.If, ast.For, ast.While, ast.With, ast.Try,
+    )  # fmt: skip
+    return any(isinstance(node, program) for node in tree.body)

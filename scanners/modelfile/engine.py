@@ -7,11 +7,12 @@ archive limits of :mod:`scanners.modelfile.archive`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -38,6 +39,8 @@ class FileResult:
     members: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    #: a tarball of a model repository: its layouts and manifest (see :mod:`.repo`)
+    repository: dict[str, Any] | None = None
 
     @property
     def max_severity(self) -> str | None:
@@ -56,17 +59,66 @@ class FileResult:
             "findings": [f.to_dict() for f in self.findings],
             "error": self.error,
             "seconds": round(self.seconds, 4),
+            **({"repository": self.repository} if self.repository else {}),
         }
+
+    def scan_state(self) -> tuple[bool, str]:
+        """(whether the file's content was scanned, why not): an unreadable file, a format
+        the scanner has no reader for, or a file whose reading stopped at its top level."""
+        if self.error:
+            return False, f"unreadable: {self.error}"
+        base = self.format.split("+")[0]
+        if base in ("unknown", "not-scanned"):
+            return False, "no model format recognised in the content (nothing to scan)"
+        if base == "python-source":
+            return False, "Python source that loading the model does not run"
+        for f in self.findings:
+            if f.rule_id == mf.NOT_SCANNED and not f.archive_member:
+                return False, f.description[:200]
+        return True, ""
+
+
+@dataclass(slots=True)
+class Target:
+    """One path given to the scanner: a file, or a directory (a model repository)."""
+
+    path: str  # as given
+    kind: str  # "file" | "directory"
+    layouts: list[dict[str, str]] = field(default_factory=list)
+    manifest: list[dict[str, Any]] = field(default_factory=list)
+    artifact_sha256: str = ""  # the one weights file's digest, when there is exactly one
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "layouts": self.layouts,
+            "artifact_sha256": self.artifact_sha256,
+            "manifest": self.manifest,
+        }
+
+
+class ScanResults(list[FileResult]):
+    """The files of one or more scanned paths, with what each path was (:class:`Target`)."""
+
+    def __init__(self, items: Iterable[FileResult] = (), targets: Iterable[Target] = ()) -> None:
+        super().__init__(items)
+        self.targets: list[Target] = list(targets)
+
+    def add(self, other: ScanResults) -> None:
+        self.extend(other)
+        self.targets.extend(other.targets)
 
 
 class Ctx:
     """Per-file scan state shared by the format scanners."""
 
-    def __init__(self, result: FileResult, limits: Limits) -> None:
+    def __init__(self, result: FileResult, limits: Limits, *, hashes: bool = False) -> None:
         self.result = result
         self.file_path = result.path
         self.budget = Budget(limits)
         self.limits = limits
+        self.hashes = hashes  # members of a repository tarball get a sha256 in its manifest
         self._by_fp: dict[str, NormalizedFinding] = {}
 
     def add(self, finding: NormalizedFinding) -> None:
@@ -98,6 +150,18 @@ class Ctx:
             key=reason[:80],
             offset=offset,
             evidence={"reason": reason},
+        )
+
+    def limit(self, member: str, title: str, description: str, limit: str) -> None:
+        """A limit was reached: a high finding that names it (a limit never passes a file)."""
+        self.finding(
+            rules.RULES["warden-modelscan/archive-limit"].rule_id,
+            "high",
+            member,
+            title=title,
+            description=description,
+            key=limit[:60],
+            evidence={"limit": limit},
         )
 
     def note_member(self, member: str, fmt: str, size: int) -> None:
@@ -146,13 +210,11 @@ def _scanner(fmt: str) -> Scanner | None:
 def scan_source(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
     """Detect and scan one source; returns the format label."""
     if depth > ctx.limits.max_depth:
-        ctx.finding(
-            rules.RULES["warden-modelscan/archive-limit"].rule_id,
-            "medium",
+        ctx.limit(
             member,
-            title=f"{member or name}: nesting deeper than {ctx.limits.max_depth} levels",
-            description="Archives nested this deep are not scanned further.",
-            key="depth",
+            f"{member or name}: nesting deeper than {ctx.limits.max_depth} levels",
+            "Archives nested this deep are not scanned further (depth limit).",
+            f"nesting depth {ctx.limits.max_depth}",
         )
         return "not-scanned"
     try:
@@ -166,13 +228,11 @@ def scan_source(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> st
         try:
             label = scanner(ctx, src, member, name, depth)
         except LimitExceeded as exc:
-            ctx.finding(
-                "warden-modelscan/archive-limit",
-                "medium",
+            ctx.limit(
                 member,
-                title=f"{member or name}: archive limit reached",
-                description=f"{exc}. The rest of this archive was not scanned.",
-                key=str(exc)[:60],
+                f"{member or name}: {exc}",
+                f"{exc}: this part of the file was not scanned.",
+                str(exc),
             )
         except Exception as exc:
             ctx.not_scanned(member, f"{fmt}: {type(exc).__name__}: {exc}"[:500])
@@ -216,7 +276,7 @@ def scan_file(path: str, *, limits: Limits | None = None, sha256: bool = True) -
     result = FileResult(path=path)
     with FileSource(path) as src:
         result.size = src.size
-        ctx = Ctx(result, limits or Limits())
+        ctx = Ctx(result, limits or Limits(), hashes=sha256)
         result.format = scan_source(ctx, src, "", os.path.basename(path), 0)
     if sha256:
         result.sha256 = file_sha256(path)
@@ -235,7 +295,7 @@ def scan_bytes(data: bytes, name: str = "<bytes>", *, limits: Limits | None = No
     """Scan bytes in memory as if they were a file called ``name``."""
     t0 = time.perf_counter()
     result = FileResult(path=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
-    ctx = Ctx(result, limits or Limits())
+    ctx = Ctx(result, limits or Limits(), hashes=True)
     result.format = scan_source(ctx, BytesSource(data), "", os.path.basename(name), 0)
     result.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.archive_member))
     result.seconds = time.perf_counter() - t0
@@ -257,9 +317,11 @@ def iter_files(path: str) -> Iterator[str]:
 
 def scan_path(
     path: str | os.PathLike[str], *, limits: Limits | None = None, sha256: bool = True
-) -> list[FileResult]:
+) -> ScanResults:
     """Scan a file or a directory (recursively). A file that cannot be read gets a result
-    with ``error`` set (and a ``not-scanned`` finding) instead of raising."""
+    with ``error`` set (and a ``not-scanned`` finding) instead of raising. A directory is
+    read as a model repository too (:mod:`.repo`): custom code that loading runs, unsafe
+    weights beside a safe copy, and a manifest in ``targets[0]``."""
     out: list[FileResult] = []
     root = os.fspath(path)
     if not os.path.exists(root):
@@ -272,4 +334,54 @@ def scan_path(
             ctx = Ctx(res, limits or Limits())
             ctx.not_scanned("", f"cannot read the file: {exc.strerror or exc}")
             out.append(res)
-    return out
+    if not os.path.isdir(root):
+        target = Target(path=root, kind="file", layouts=_file_layouts(out))
+        if out and out[0].sha256:
+            target.artifact_sha256 = out[0].sha256
+        return ScanResults(out, [target])
+    return ScanResults(out, [_repository(root, out)])
+
+
+def _file_layouts(results: list[FileResult]) -> list[dict[str, str]]:
+    repo = results[0].repository if results else None
+    layouts = repo.get("layouts") if repo else None
+    return list(layouts) if isinstance(layouts, list) else []
+
+
+def _repository(root: str, results: list[FileResult]) -> Target:
+    """The repository-level reading of a scanned directory."""
+    from scanners.modelfile import repo
+
+    entries: list[repo.Entry] = []
+    by_rel: dict[str, FileResult] = {}
+    for r in results:
+        rel = os.path.relpath(r.path, root).replace(os.sep, "/")
+        scanned, reason = r.scan_state()
+        entries.append(
+            repo.Entry(
+                rel=rel,
+                size=r.size,
+                fmt=r.format,
+                open=functools.partial(FileSource, r.path),
+                file_path=r.path,
+                sha256=r.sha256,
+                scanned=scanned,
+                reason=reason,
+            )
+        )
+        by_rel[rel] = r
+    analysis = repo.analyze(entries)
+    for rel, finding in analysis.findings:
+        res = by_rel[rel]
+        if all(f.fingerprint != finding.fingerprint for f in res.findings):
+            res.findings.append(finding)
+    for r in results:
+        r.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.archive_member, f.line or 0))
+    weights = [r for r in results if r.format.split("+")[0] in repo.WEIGHT_FORMATS]
+    return Target(
+        path=root,
+        kind="directory",
+        layouts=analysis.layouts or [{"root": "", "kind": "directory"}],
+        manifest=analysis.manifest(entries),
+        artifact_sha256=(weights[0].sha256 or "") if len(weights) == 1 else "",
+    )

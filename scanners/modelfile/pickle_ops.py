@@ -7,12 +7,13 @@ dispatch tables (see :mod:`scanners.modelfile.pickle_scan`).
 from __future__ import annotations
 
 import codecs
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-MAX_LINE = 1 << 20  # protocol-0 text arguments longer than this are treated as malformed
+MAX_LINE = 1 << 20  # protocol-0 text arguments are decoded up to this many bytes (read on past)
 
 U16 = struct.Struct("<H").unpack_from
 U32 = struct.Struct("<I").unpack_from
@@ -74,8 +75,9 @@ class PickleError(Exception):
         self.message = message
 
 
-class NeedMore(Exception):
-    """A protocol-0 line does not end inside the window: read a bigger one."""
+class PickleLimit(PickleError):
+    """A resource limit of the simulation: the loader would go on, the scanner skims the rest
+    (imports only) and reports the limit by name."""
 
 
 class Opaque:
@@ -158,11 +160,18 @@ class PickleReport:
     protocol: int = 0
     end: int = 0
     legacy_torch: bool = False
+    plausible: bool = False  # the first pickle ended with one value and no open mark
     storage_keys: list[str] = field(default_factory=list)
     dynamic_globals: list[tuple[int, str]] = field(default_factory=list)
     ext_codes: list[tuple[int, int]] = field(default_factory=list)
     nested_payloads: list[tuple[int, int, str]] = field(default_factory=list)  # off, len, why
+    nested_blobs: list[tuple[int, bytes, str]] = field(default_factory=list)  # off, data, why
     limits: list[str] = field(default_factory=list)
+    #: (offset, note): layouts the C and the pure-Python unpicklers read differently; the
+    #: scanner read on the way the one that goes further does.
+    anomalies: list[tuple[int, str]] = field(default_factory=list)
+    #: (offset, what): a nested payload an allow-listed helper loads that could not be located.
+    unresolved: list[tuple[int, str]] = field(default_factory=list)
     trailing_bytes: int = 0
 
     @property
@@ -238,20 +247,57 @@ def _text_atom(read: Callable[[int, int], bytes], off: int, op: int, cap: int) -
     return None
 
 
-def check_text(name: str, line: bytes, off: int) -> None:
-    """Reject what the C unpickler rejects in protocol-0 text arguments."""
+# What the C unpickler accepts in text arguments (strtol / strtod, see Modules/_pickle.c);
+# the pure-Python unpickler uses int(x, 0) and float(x), which accept other spellings.
+_C_INT = re.compile(rb"^[ \t\r\f\v]*[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$")
+_C_FLOAT = re.compile(
+    rb"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$", re.I
+)
+
+
+def _py_accepts(name: str, line: bytes) -> bool:
     try:
-        if name == "STRING":
-            if len(line) < 2 or line[:1] != line[-1:] or line[:1] not in (b"'", b'"'):
-                raise PickleError(off, "the STRING opcode argument must be quoted")
-        elif name == "INT" and line not in (b"00", b"01"):
-            int(line, 0)
+        if name == "INT":
+            if line not in (b"00", b"01"):
+                int(line, 0)
         elif name == "LONG":
             int(line[:-1] if line.endswith(b"L") else line, 0)
         elif name == "FLOAT":
             float(line)
     except ValueError:
-        raise PickleError(off, f"invalid {name} argument") from None
+        return False
+    return True
+
+
+def _c_accepts(name: str, line: bytes) -> bool:
+    if name == "INT":  # strtol must consume the whole line (an overflow falls back to int())
+        return line in (b"00", b"01") or bool(_C_INT.match(line))
+    if name == "FLOAT":
+        return bool(_C_FLOAT.match(line))
+    return _py_accepts(name, line)  # LONG: both call int(x, 0) after dropping the 'L'
+
+
+def check_text(name: str, line: bytes, off: int) -> str | None:
+    """Judge a protocol-0 text argument as both unpicklers would. Raises PickleError when both
+    stop; returns a note when only one of them stops (the scanner reads on, as the other
+    loader does); None when both accept it."""
+    if name == "STRING":
+        if len(line) < 2 or line[:1] != line[-1:] or line[:1] not in (b"'", b'"'):
+            raise PickleError(off, "the STRING opcode argument must be quoted")
+        return None
+    if name not in ("INT", "LONG", "FLOAT"):
+        return None
+    c_ok, py_ok = _c_accepts(name, line), _py_accepts(name, line)
+    if not c_ok and not py_ok:
+        raise PickleError(off, f"invalid {name} argument")
+    if c_ok != py_ok:
+        who = "C" if c_ok else "pure-Python"
+        other = "pure-Python" if c_ok else "C"
+        return (
+            f"{name} argument {line[:40]!r} is accepted by the {who} unpickler and rejected "
+            f"by the {other} one"
+        )
+    return None
 
 
 _DTYPE_SIZES = {"b": 1, "i": 1, "u": 1, "f": 1, "c": 1, "m": 1, "M": 1, "S": 1, "V": 1, "U": 4}

@@ -23,223 +23,47 @@ Nothing here ever calls ``pickle``, ``eval`` or ``importlib``.
 from __future__ import annotations
 
 import _compat_pickle
-from array import array
 
+from scanners.modelfile.pickle_layout import frame_split
 from scanners.modelfile.pickle_ops import (
     I32,
     KIND,
     LEGACY_PREFIX,
-    MAX_LINE,
     OPAQUE,
     OPNAMES,
     SIZE,
-    STR_OPS,
     U32,
     U64,
     Call,
     Global,
-    GlobalName,
     ImportRecord,
-    NeedMore,
     PickleError,
+    PickleLimit,
     PickleReport,
     SmallDict,
     check_text,
-    decode_atom,
     dtype_info,
+)
+from scanners.modelfile.pickle_state import (
+    _MIN_WINDOW,
+    CHUNK,
+    EVIDENCE_ARGS,
+    MARGIN,
+    MAX_DICT_PAIRS,
+    MAX_FRAME,
+    MAX_MEMO,
+    MAX_NESTING,
+    MAX_PICKLES,
+    MAX_STACK,
+    NO_FRAME,
+    MachineState,
 )
 from scanners.modelfile.source import Source
 
-CHUNK = 8 << 20  # largest read window
-_MIN_WINDOW = 64 << 10
-MARGIN = 32  # fixed-size arguments may read this far past the loop's end
-_PAD = b"\x00" * MARGIN
-MAX_STACK = 4_000_000
-MAX_MEMO = 16_000_000
-MAX_MEMO_EXTRA = 1_000_000
-MAX_SIDE = 200_000
-MAX_SMALL_TUPLES = 200_000
-MAX_DICT_PAIRS = 64
-MAX_PICKLES = 100_000
-MAX_NESTING = 4
-DECODE_CAP = 64 << 10  # largest string decoded for a name or for evidence
-EVIDENCE_ARGS = 3
 
+class _Machine(MachineState):
+    """Walks every pickle of a stream, opcode by opcode."""
 
-class _Machine:
-    """State of the pickle being read; one machine walks every pickle of a stream."""
-
-    def __init__(self, src: Source, report: PickleReport, stream_end: int, depth: int) -> None:
-        self.src = src
-        self.rep = report
-        self.stream_end = stream_end
-        self.depth = depth
-        self.win = _MIN_WINDOW
-        self.buf = b""
-        self.base = 0
-        self.real = 0  # bytes of buf that are real data (the rest is padding)
-        self.eof = False
-        self.pending: dict[tuple[str, str], ImportRecord] = {}
-        self._reset()
-
-    def _reset(self) -> None:
-        self.stack: list[object] = []
-        self.marks: list[int] = []
-        self.memo = array("q")
-        self.memo_extra: dict[int, int] = {}
-        self.memo_dropped = 0
-        self.dense = True
-        self.side: list[object] = []
-        self.small_tuples = 0
-        self.proto = 0
-        self.result: object = None
-
-    # ----------------------------------------------------------------- windows and reads
-    def _load_window(self, pos: int, size: int) -> None:
-        size = max(size, MARGIN * 2)
-        data = self.src.read_at(pos, size + MARGIN)
-        self.base = pos
-        if pos + len(data) >= self.stream_end or len(data) < size + MARGIN:
-            real = max(0, min(len(data), self.stream_end - pos))
-            self.buf = data[:real] + _PAD
-            self.real = real
-            self.eof = True
-        else:
-            self.buf = data
-            self.real = len(data)
-            self.eof = False
-
-    def read(self, off: int, n: int) -> bytes:
-        """Up to ``n`` bytes of the stream at ``off`` (from the window when possible)."""
-        n = max(0, min(n, self.stream_end - off))
-        rel = off - self.base
-        if rel >= 0 and rel + n <= self.real:
-            return self.buf[rel : rel + n]
-        return self.src.read_at(off, n)
-
-    def _line(self, buf: bytes, start: int) -> bytes:
-        """The text argument starting at ``start`` (relative), without its newline."""
-        nl = buf.find(b"\n", start, self.real)
-        if nl < 0:
-            if not self.eof and self.real - start < MAX_LINE:
-                raise NeedMore
-            raise PickleError(self.base + start - 1, "unterminated text argument")
-        return buf[start:nl]
-
-    # ------------------------------------------------------------------------ values
-    def atom(self, off: int, cap: int = DECODE_CAP) -> object:
-        """Decode the scalar pushed by the opcode at ``off``."""
-        return decode_atom(self.read, off, cap)
-
-    def describe(self, v: object, depth: int = 0) -> str:
-        """A short, safe rendering of a stack value for evidence."""
-        if type(v) is int:
-            val = self.atom(v, 300)
-            text = repr(val)
-            return text if len(text) <= 200 else text[:200] + "…"
-        if isinstance(v, Global):
-            return v.rec.qualname
-        if isinstance(v, Call):
-            inner = self.describe(v.func, depth + 1) if depth < 2 else "…"
-            return f"{inner}(…)"
-        if isinstance(v, tuple):
-            if depth > 2:
-                return "(…)"
-            items = [self.describe(x, depth + 1) for x in v[:6]]
-            return "(" + ", ".join(items) + (", …" if len(v) > 6 else "") + ")"
-        if isinstance(v, SmallDict):
-            return "{…}"
-        return "<object>"
-
-    def plain(self, v: object, depth: int = 0) -> object:
-        """A stack value as plain Python data: scalars decoded, tuples kept, imports as
-        ``GlobalName``; anything else None."""
-        if type(v) is int:
-            return self.atom(v, 4096)
-        if type(v) is tuple and depth < 4:
-            return tuple(self.plain(x, depth + 1) for x in v[:64])
-        if isinstance(v, Global):
-            return GlobalName(v.rec.module, v.rec.name)
-        return None
-
-    def str_value(self, v: object) -> str | None:
-        """The str a stack value holds, or None when it is not a (known) str."""
-        if type(v) is int:
-            head = self.read(v, 1)
-            if head and head[0] in STR_OPS:
-                s = self.atom(v)
-                return s if isinstance(s, str) else None
-        return None
-
-    def int_value(self, v: object) -> int | None:
-        if type(v) is int:
-            head = self.read(v, 1)
-            if head and head[0] in b"JKMI\x8a\x8bL":
-                x = self.atom(v)
-                return x if isinstance(x, int) else None
-        return None
-
-    # -------------------------------------------------------------------------- memo
-    def encode(self, v: object) -> int:
-        """A memo cell for a stack value: >= 0 atom offset, -1 opaque, <= -2 side table."""
-        if type(v) is int:
-            return v
-        if isinstance(v, Global | Call) or (
-            type(v) is tuple and len(v) <= 16 and self.small_tuples < MAX_SMALL_TUPLES
-        ):
-            if len(self.side) >= MAX_SIDE:
-                self._limit("memo side table")
-                return -1
-            if type(v) is tuple:
-                self.small_tuples += 1
-            self.side.append(v)
-            return -1 - len(self.side)
-        return -1
-
-    def decode(self, cell: int) -> object:
-        if cell >= 0:
-            return cell
-        if cell == -1:
-            return OPAQUE
-        return self.side[-2 - cell]
-
-    def memo_put(self, idx: int, v: object, off: int) -> None:
-        """PUT/MEMOIZE outside the hot path (sparse indices, limits)."""
-        if idx < 0:
-            raise PickleError(off, "negative memo index")
-        memo = self.memo
-        n = len(memo)
-        if idx < n:
-            memo[idx] = self.encode(v)
-        elif idx == n and not self.memo_extra and n < MAX_MEMO:
-            memo.append(self.encode(v))
-        elif idx in self.memo_extra or len(self.memo_extra) < MAX_MEMO_EXTRA:
-            self.memo_extra[idx] = self.encode(v)
-        else:
-            self.memo_dropped += 1
-            self._limit("memo size")
-        self.dense = not self.memo_extra and not self.memo_dropped and len(memo) < MAX_MEMO
-
-    def memo_get(self, idx: int, off: int) -> object:
-        if 0 <= idx < len(self.memo):
-            return self.decode(self.memo[idx])
-        cell = self.memo_extra.get(idx)
-        if cell is None:
-            if self.memo_dropped:
-                return OPAQUE
-            raise PickleError(off, f"memo value not found at index {idx}")
-        return self.decode(cell)
-
-    def memo_len(self) -> int:
-        """How many memo entries exist: MEMOIZE stores at this index (as C does)."""
-        return len(self.memo) + len(self.memo_extra) + self.memo_dropped
-
-    def _limit(self, what: str) -> None:
-        msg = f"{what} limit reached; later memo references are treated as unknown"
-        if msg not in self.rep.limits:
-            self.rep.limits.append(msg)
-
-    # --------------------------------------------------------------------- the stream
     def run_stream(self, start: int, max_pickles: int = MAX_PICKLES) -> None:
         """Scan every pickle from ``start`` to the end of the stream."""
         rep = self.rep
@@ -251,6 +75,11 @@ class _Machine:
             began_proto = self.read(pos, 1) == b"\x80"
             try:
                 end = self.run_one(pos)
+            except PickleLimit as exc:
+                self._skim_rest(exc.offset, exc.message)
+                self._merge()
+                rep.end = self.stream_end
+                return
             except PickleError as exc:
                 if first or self.pending or began_proto:
                     self._merge()
@@ -260,6 +89,8 @@ class _Machine:
                 rep.end = max(exc.offset, pos)
                 return
             self._merge()
+            if first:
+                rep.plausible = len(self.stack) == 1 and not self.marks
             if first and self.read(pos, len(LEGACY_PREFIX)) == LEGACY_PREFIX:
                 rep.legacy_torch = True
                 max_pickles = min(max_pickles, 5)  # torch.load reads 5 pickles, then raw data
@@ -267,7 +98,10 @@ class _Machine:
             first = False
             pos = end
             rep.end = end
-        if pos < self.stream_end:
+        if pos < self.stream_end and rep.pickles >= max_pickles == MAX_PICKLES:
+            self._skim_rest(pos, f"more than {MAX_PICKLES} concatenated pickles")
+            self._merge()
+        elif pos < self.stream_end:
             rep.trailing_bytes = self.stream_end - pos
 
     def _merge(self) -> None:
@@ -288,31 +122,44 @@ class _Machine:
         self._load_window(start, self.win)
         p = 0
         while True:
-            try:
-                stopped, p = self._loop(p)
-            except NeedMore:
-                self.win = min(max(self.win * 4, MAX_LINE * 2), CHUNK * 2)
-                self._load_window(self.base + p, self.win)
-                p = 0
-                continue
+            stopped, p = self._loop(p)
             if stopped:
                 return self.base + p
+            if self.base + p >= self.frame_end:
+                self._end_frame(self.base + p)
+                if p < (self.real if self.eof else self.real - MARGIN):
+                    continue  # the frame ended inside the window: go on from here
             if self.eof:
                 if p > self.real:
                     raise PickleError(self.base + self.real, "pickle data was truncated")
                 raise PickleError(self.base + p, "pickle data ends without STOP")
             if len(self.stack) > MAX_STACK:
-                raise PickleError(self.base + p, "stack too deep (resource limit)")
+                raise PickleLimit(self.base + p, f"stack depth limit ({MAX_STACK:,} entries)")
             jumped = p > self.real
             self.win = _MIN_WINDOW if jumped else min(self.win * 2, CHUNK)
             self._load_window(self.base + p, self.win)
             p = 0
+
+    def _end_frame(self, pos: int) -> None:
+        """The machine reached or stepped over the end of the current frame."""
+        if pos > self.frame_end:
+            cut = frame_split(self.read, self.frame_start, self.frame_end, self.stream_end)
+            if cut is not None:
+                self._anomaly(
+                    cut,
+                    f"the opcode at byte {cut} reads across the end of its frame (byte "
+                    f"{self.frame_end}): the pure-Python unpickler stops there, the C "
+                    "unpickler reads on",
+                )
+        self.frame_end = NO_FRAME
 
     def _loop(self, p: int) -> tuple[bool, int]:
         """The hot loop over the current window. Returns (stopped, relative position)."""
         buf = self.buf
         base = self.base
         end = self.real if self.eof else self.real - MARGIN
+        if self.frame_end - base < end:
+            end = max(self.frame_end - base, p)  # stop at the frame's end (see run_one)
         stack = self.stack
         push = stack.append
         marks = self.marks
@@ -423,11 +270,15 @@ class _Machine:
                 dense = self.dense
                 memo = self.memo
                 mlen = len(memo)
+                if op == 0x95 and self.frame_end - base < end:  # FRAME: stop at its end
+                    end = max(self.frame_end - base, p)
                 if p < 0:  # a nested pickle moved the window
                     p = 0
                     buf = self.buf
                     base = self.base
                     end = self.real if self.eof else self.real - MARGIN
+                    if self.frame_end - base < end:
+                        end = max(self.frame_end - base, 0)
         return False, p
 
     # ---------------------------------------------------------------------- slow path
@@ -453,10 +304,7 @@ class _Machine:
         if name is None:
             raise PickleError(off, f"invalid opcode 0x{op:02x}")
         if name == "FRAME":
-            n = int(U64(buf, p + 1)[0])
-            if off + 9 + n > self.stream_end:
-                raise PickleError(off, "FRAME longer than the remaining data")
-            return p + 9
+            return self._frame(p, off)
         if name == "PROTO":
             proto = buf[p + 1]
             if proto > 5:
@@ -489,12 +337,18 @@ class _Machine:
             stack.append(off)
             return p + 9 + int(U64(buf, p + 1)[0])
         if name in ("STRING", "UNICODE", "INT", "LONG", "FLOAT"):
-            line = self._line(buf, p + 1)
-            check_text(name, line, off)
+            line, nxt, ended = self._line(p + 1)
+            if not ended:
+                raise PickleError(off, "pickle data was truncated (text argument)")
+            note = check_text(name, line, off)
+            if note:
+                self._anomaly(off, note)
             stack.append(off)
-            return p + 2 + len(line)
+            return nxt
         if name in ("GET", "PUT"):
-            line = self._line(buf, p + 1)
+            line, nxt, ended = self._line(p + 1)
+            if not ended:
+                raise PickleError(off, "pickle data was truncated (text argument)")
             try:
                 idx = int(line)
             except ValueError:
@@ -505,22 +359,9 @@ class _Machine:
                 if len(stack) <= (self.marks[-1] if self.marks else 0):
                     raise PickleError(off, "PUT on an empty stack")
                 self.memo_put(idx, stack[-1], off)
-            return p + 2 + len(line)
-        if name in ("GLOBAL", "INST"):
-            module_b = self._line(buf, p + 1)
-            name_b = self._line(buf, p + 2 + len(module_b))
-            nxt = p + 3 + len(module_b) + len(name_b)
-            try:
-                module, attr = module_b.decode("utf-8"), name_b.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PickleError(off, f"{name}: module or name is not UTF-8") from None
-            g = self._import(module, attr, off, name)
-            if name == "GLOBAL":
-                stack.append(g)
-            else:
-                inst_args = self._pop_mark(off, name)
-                stack.append(self._call(g, tuple(inst_args), off, "INST"))
             return nxt
+        if name in ("GLOBAL", "INST"):
+            return self._global(name, p, off)
         if name == "STACK_GLOBAL":
             attr_v = self._pop(off, name)
             module_v = self._pop(off, name)
@@ -594,9 +435,11 @@ class _Machine:
             stack.append(stack[-1])
             return p + 1
         if name == "PERSID":
-            line = self._line(buf, p + 1)
+            _line, nxt, ended = self._line(p + 1)
+            if not ended:
+                raise PickleError(off, "pickle data was truncated (text argument)")
             stack.append(OPAQUE)
-            return p + 2 + len(line)
+            return nxt
         if name == "BINPERSID":
             pid = self._pop(off, name)
             self._persistent(pid)
@@ -615,6 +458,70 @@ class _Machine:
                 raise PickleError(off, "stack underflow (READONLY_BUFFER)")
             return p + 1
         raise PickleError(off, f"unhandled opcode {name}")  # pragma: no cover
+
+    def _frame(self, p: int, off: int) -> int:
+        """FRAME: the C unpickler only needs the frame's bytes to be there; the pure-Python
+        unpickler reads the frame into a buffer of its own, refuses a new frame before the
+        current one is used up, and reads on when fewer bytes remain than announced."""
+        if off + 9 > self.stream_end:
+            raise PickleError(off, "pickle data was truncated (FRAME)")
+        n = int(U64(self.buf, p + 1)[0])
+        if n > MAX_FRAME:
+            raise PickleError(off, "FRAME length exceeds the largest size a loader accepts")
+        if off < self.frame_end < NO_FRAME:
+            self._anomaly(
+                off,
+                f"FRAME at byte {off} starts before the previous frame ends (byte "
+                f"{self.frame_end}): the pure-Python unpickler stops there, the C unpickler "
+                "reads on",
+            )
+        start = off + 9
+        if start + n > self.stream_end:
+            self._anomaly(
+                off,
+                f"FRAME at byte {off} announces {n:,} bytes, {self.stream_end - start:,} "
+                "remain: the C unpickler stops there, the pure-Python unpickler (joblib, "
+                "pickle._load) reads on; the rest was scanned as it does",
+            )
+            self.frame_end = NO_FRAME
+        else:
+            self.frame_start, self.frame_end = start, start + n
+        return p + 9
+
+    def _global(self, name: str, p: int, off: int) -> int:
+        """GLOBAL / INST: two text lines. A last line cut by the end of the data is read the
+        pure-Python way: ``readline()[:-1]`` drops its last byte, and the import (for INST,
+        the call too) happens before the loader finds the data truncated."""
+        module_b, q, ended = self._line(p + 1)
+        name_b, nxt, ended2 = (b"", q, False) if not ended else self._line(q)
+        cut = not (ended and ended2)
+        if cut:
+            if ended:
+                name_b = name_b[:-1]
+            else:
+                module_b = module_b[:-1]
+        try:
+            module = module_b.decode("utf-8")
+            attr = name_b.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PickleError(off, f"{name}: module or name is not UTF-8") from None
+        if cut and not module:
+            raise PickleError(off, "pickle data was truncated (text argument)")
+        g = self._import(module, attr, off, name)
+        if name == "GLOBAL":
+            self.stack.append(g)
+        elif self.marks or not cut:
+            inst_args = self._pop_mark(off, name)
+            self.stack.append(self._call(g, tuple(inst_args), off, "INST"))
+        if cut:
+            self._anomaly(
+                off,
+                f"{name} at byte {off} is cut by the end of the data: the pure-Python "
+                "unpickler drops the last byte of the cut line and imports "
+                f"{module}.{attr} before it stops; the C unpickler stops without importing",
+            )
+            raise PickleError(off, "pickle data was truncated (after an import)")
+        return nxt
 
     def _import(self, module: str, attr: str, off: int, opcode: str) -> Global:
         original = ""
@@ -642,25 +549,47 @@ class _Machine:
                 rec.called, rec.call_opcode, rec.call_offset = True, opcode, off
             if len(rec.call_args) < EVIDENCE_ARGS and rec.module not in _QUIET_MODULES:
                 rec.call_args.append(self.describe(args))
-            if rec.name == "_load_from_bytes" and type(args) is tuple and len(args) == 1:
-                self._nested_bytes(args[0], "torch.storage._load_from_bytes")
+            nested = rec.name == "_load_from_bytes" and rec.module == "torch.storage"
+            if nested and not (
+                type(args) is tuple and len(args) == 1 and self._nested_bytes(args[0])
+            ):
+                self.rep.unresolved.append((off, "torch.storage._load_from_bytes"))
         return Call(func, args, off, opcode)
 
-    def _nested_bytes(self, v: object, why: str) -> None:
+    def _nested_bytes(self, v: object) -> bool:
+        """Queue the bytes value ``v`` as a nested pickle; False when it is not one. Protocol
+        2 writes bytes as ``_codecs.encode(str, 'latin1')``: that is undone here."""
+        if (
+            isinstance(v, Call)
+            and isinstance(v.func, Global)
+            and v.func.rec.qualname == "_codecs.encode"
+            and type(v.args) is tuple
+            and v.args
+        ):
+            text = self.str_value_full(v.args[0])
+            if text is None:
+                return False
+            try:
+                blob = text.encode("latin-1")
+            except UnicodeEncodeError:
+                return False
+            self.rep.nested_blobs.append((v.offset, blob, "torch.storage._load_from_bytes"))
+            return True
         if type(v) is not int:
-            return
+            return False
         head = self.read(v, 9)
         if not head:
-            return
-        if head[0] in (0x43,):
+            return False
+        if head[0] == 0x43:
             n, hdr = head[1], 2
         elif head[0] == 0x42:
             n, hdr = int(U32(head, 1)[0]), 5
         elif head[0] in (0x8E, 0x96):
             n, hdr = int(U64(head, 1)[0]), 9
         else:
-            return
-        self.rep.nested_payloads.append((v + hdr, n, why))
+            return False
+        self.rep.nested_payloads.append((v + hdr, n, "torch.storage._load_from_bytes"))
+        return True
 
     def _persistent(self, pid: object) -> None:
         if type(pid) is tuple and len(pid) >= 3 and len(self.rep.storage_keys) < 1_000_000:

@@ -12,6 +12,7 @@ demand. Nothing is extracted to disk; stored members are read in place.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scanners.modelfile.source import Source
@@ -60,6 +61,8 @@ class ZipDirectory:
     prefix: int  # bytes of data before the archive (a polyglot or self-extractor)
     declared: int  # entry count the end record declares
     anomalies: list[str] = field(default_factory=list)
+    total: int = 0  # central-directory records read (kept or not)
+    empty: list[str] = field(default_factory=list)  # names of members without data
 
 
 def find_eocd(src: Source) -> int | None:
@@ -85,6 +88,8 @@ def find_eocd(src: Source) -> int | None:
 
 
 def _decode_name(raw: bytes, flags: int) -> str:
+    if raw.isascii():
+        return raw.decode("ascii")
     if flags & 0x800:
         return raw.decode("utf-8", "replace")
     try:
@@ -93,8 +98,12 @@ def _decode_name(raw: bytes, flags: int) -> str:
         return raw.decode("cp437")
 
 
-def read_directory(src: Source, max_entries: int) -> ZipDirectory:
-    """The central directory (up to ``max_entries`` entries)."""
+def read_directory(
+    src: Source, max_entries: int, keep: Callable[[str], bool] | None = None
+) -> ZipDirectory:
+    """The central directory. Every record is read; the first ``max_entries`` are kept, and
+    past that only those whose name ``keep`` accepts (so a member a loader opens by name is
+    never pushed out by padding entries)."""
     eocd = find_eocd(src)
     if eocd is None:
         raise ZipError("no end-of-central-directory record")
@@ -125,22 +134,33 @@ def read_directory(src: Source, max_entries: int) -> ZipDirectory:
         raise ZipError(f"central directory of {cd_size} bytes is too large")
     cd = src.read_at(cd_offset + prefix, cd_size)
     entries: list[ZipEntry] = []
+    empty: list[str] = []
     pos = 0
-    while pos + _CDH.size <= len(cd) and len(entries) < max_entries:
+    total = 0
+    while pos + _CDH.size <= len(cd):
         if cd[pos : pos + 4] != CDH_SIG:
-            anomalies.append(f"central directory damaged after {len(entries)} entries")
+            anomalies.append(f"central directory damaged after {total} entries")
             break
         (
             _sig, create_version, _need, flags, method, _time, _date, _crc,
             csize, usize, nlen, xlen, clen, _dstart, _iattr, eattr, hoff,
         ) = _CDH.unpack_from(cd, pos)  # fmt: skip
         name_raw = cd[pos + 46 : pos + 46 + nlen]
+        total += 1
+        name = _decode_name(name_raw, flags)
+        if csize == 0 and usize == 0 and (eattr >> 16) & 0o170000 != 0o120000:
+            empty.append(name)  # nothing to read: only its name matters (a path check)
+            pos += 46 + nlen + xlen + clen
+            continue
+        if len(entries) >= max_entries and (keep is None or not keep(name)):
+            pos += 46 + nlen + xlen + clen
+            continue
         extra = cd[pos + 46 + nlen : pos + 46 + nlen + xlen]
         if 0xFFFFFFFF in (csize, usize, hoff):
             usize, csize, hoff = _zip64_extra(extra, usize, csize, hoff)
         entries.append(
             ZipEntry(
-                name=_decode_name(name_raw, flags),
+                name=name,
                 method=method,
                 flags=flags,
                 csize=csize,
@@ -151,9 +171,16 @@ def read_directory(src: Source, max_entries: int) -> ZipDirectory:
             )
         )
         pos += 46 + nlen + xlen + clen
-    if len(entries) < min(n_total, max_entries) and not anomalies:
-        anomalies.append(f"end record declares {n_total} entries, {len(entries)} found")
-    return ZipDirectory(entries=entries, prefix=prefix, declared=n_total, anomalies=anomalies)
+    if total < n_total and not anomalies:
+        anomalies.append(f"end record declares {n_total} entries, {total} found")
+    return ZipDirectory(
+        entries=entries,
+        prefix=prefix,
+        declared=n_total,
+        anomalies=anomalies,
+        total=total,
+        empty=empty,
+    )
 
 
 def _zip64_extra(extra: bytes, usize: int, csize: int, hoff: int) -> tuple[int, int, int]:

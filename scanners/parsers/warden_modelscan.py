@@ -4,9 +4,14 @@ The document is marked ``"schema": "warden.modelscan/v1"`` and ``"tool": "warden
 ``files[]`` lists every scanned file (path, detected format, sha256, size) with its
 ``findings[]``, each carrying every :class:`NormalizedFinding` field by name. Parsing gives
 those findings back unchanged (types checked, severities and category validated, evidence
-trimmed), so an uploaded scan is ingested like any other report. Files and their hashes go
-into ``metadata["files"]``; a file the scanner could not read becomes a warning (its
-``not-scanned`` finding is already in the list).
+trimmed), so an uploaded scan is ingested like any other report. Findings are category
+``model_file`` or ``model_code`` (custom code a model repository runs when loaded).
+
+Files and their hashes go into ``metadata["files"]``; a file the scanner could not read
+becomes a warning (its ``not-scanned`` finding is already in the list). The optional
+``targets[]`` (what each scanned path was: file or directory, repository layouts, manifest)
+goes into ``metadata["targets"]``; a scan of exactly one directory sets ``Report.target`` to
+it and ``artifact_sha256`` to its one weights file's digest (or "").
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from scanners.parsers._fields import Fields, at
 
 SCAN_TYPE = "warden-modelscan"
 CATEGORY = "model_file"
+FINDING_CATEGORIES = ("model_file", "model_code")
+_HEX = frozenset("0123456789abcdef")
 DESCRIPTION = "Warden model-file scanner JSON (scan --format json): imports, formats, hashes"
 SCHEMA = "warden.modelscan/v1"
 
@@ -79,7 +86,13 @@ def parse(doc: Document) -> Report:
             seen.add(finding.fingerprint)
             report.findings.append(finding)
     report.metadata = {"schema": SCHEMA, "files": files_meta}
-    if len(files_meta) == 1:
+    targets = _targets(data)
+    if targets:
+        report.metadata["targets"] = targets
+    if len(targets) == 1 and targets[0]["kind"] == "directory":
+        report.target = str(targets[0]["path"])[:500]
+        report.artifact_sha256 = str(targets[0]["artifact_sha256"])
+    elif len(files_meta) == 1:
         report.target = str(files_meta[0]["path"])[:500]
         report.artifact_sha256 = str(files_meta[0]["sha256"] or "")
     summary = data.get("summary")
@@ -88,16 +101,62 @@ def parse(doc: Document) -> Report:
     return report
 
 
+def _targets(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """``targets[]``: each path the scan was given (optional; a v1 reader ignores it)."""
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(_F.opt_arr(data, "targets", "")):
+        where = at("targets", i)
+        t = _F.obj(item, where)
+        kind = _F.req_str(t, "kind", where)
+        if kind not in ("file", "directory"):
+            _F.fail(at(where, "kind"), f"expected 'file' or 'directory', got {kind!r}")
+        digest = _F.opt_str(t, "artifact_sha256", where)
+        if digest and (len(digest) != 64 or not set(digest) <= _HEX):
+            _F.fail(at(where, "artifact_sha256"), "expected 64 lower-case hex characters")
+        manifest = []
+        for j, row in enumerate(_F.opt_arr(t, "manifest", where)):
+            rwhere = at(at(where, "manifest"), j)
+            r = _F.obj(row, rwhere)
+            scanned = r.get("scanned", False)
+            if not isinstance(scanned, bool):
+                _F.fail(at(rwhere, "scanned"), "expected true or false")
+            manifest.append(
+                {
+                    "path": _F.req_str(r, "path", rwhere),
+                    "format": _F.opt_str(r, "format", rwhere),
+                    "size": _F.opt_int(r, "size", rwhere),
+                    "sha256": _F.opt_str(r, "sha256", rwhere) or None,
+                    "scanned": scanned,
+                    "role": _F.opt_str(r, "role", rwhere),
+                    "reason": _F.opt_str(r, "reason", rwhere),
+                }
+            )
+        layouts = [trim(x, limit=400) for x in _F.opt_arr(t, "layouts", where)]
+        out.append(
+            {
+                "path": _F.req_str(t, "path", where),
+                "kind": kind,
+                "layouts": layouts,
+                "artifact_sha256": digest,
+                "manifest": manifest,
+            }
+        )
+    return out
+
+
 def _finding(f: dict[str, Any], where: str) -> NormalizedFinding:
     severity = _F.req_str(f, "severity", where)
     if severity not in SEVERITIES:
         _F.fail(at(where, "severity"), f"unknown severity {severity!r}")
     category = _F.opt_str(f, "category", where, CATEGORY)
-    if category != CATEGORY:
-        _F.fail(at(where, "category"), f"expected {CATEGORY!r}, got {category!r}")
+    if category not in FINDING_CATEGORIES:
+        _F.fail(
+            at(where, "category"),
+            f"expected one of {', '.join(FINDING_CATEGORIES)}, got {category!r}",
+        )
     out = NormalizedFinding(
         fingerprint=_F.req_str(f, "fingerprint", where),
-        category=CATEGORY,
+        category=category,
         tool=_F.opt_str(f, "tool", where, "warden-modelscan"),
         rule_id=_F.req_str(f, "rule_id", where),
         title=_F.req_str(f, "title", where),

@@ -5,12 +5,14 @@ including the legacy PyTorch tar checkpoint (``sys_info``, ``pickle``, ``storage
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import struct
 import tarfile
 from typing import Any, cast
 
-from scanners.modelfile.archive import SourceIO, inflate
+from scanners.modelfile.archive import SourceIO, inflate, priority
 from scanners.modelfile.detect import detect
 from scanners.modelfile.engine import Ctx, join, scan_source
 from scanners.modelfile.formats import pickles
@@ -28,6 +30,8 @@ _ELEMENT_SIZE = {
     "QInt8": 1, "QInt32": 4, "QUInt4x2": 1, "QUInt2x4": 1,
 }  # fmt: skip
 MAX_ITEMS = 1_000_000
+MAX_TAR_ENTRIES = 1_000_000
+_REPO_MARKERS = frozenset({"config.json", "MLmodel", "modules.json", "model_index.json"})
 
 
 def scan_compressed(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
@@ -51,6 +55,7 @@ def scan_tar(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
         ctx.not_scanned(member, f"tar: {exc}")
         return "tar"
     found: list[tuple[str, int, int]] = []
+    dropped = 0
     try:
         while True:
             try:
@@ -60,26 +65,109 @@ def scan_tar(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
                 break
             if ti is None:
                 break
-            ctx.budget.count_member()
             cast(Any, tf).members.clear()  # keep memory flat on huge archives
             _check_path(ctx, member, ti)
             if ti.isreg() and not ti.issparse():
-                found.append((ti.name, ti.offset_data, ti.size))
+                if len(found) < MAX_TAR_ENTRIES or priority(ti.name) < 2:
+                    found.append((ti.name, ti.offset_data, ti.size))
+                else:
+                    dropped += 1
     finally:
         tf.close()
+    where = member or name
+    if dropped:
+        ctx.limit(
+            member,
+            f"{where}: more than {MAX_TAR_ENTRIES:,} archive entries",
+            f"{dropped:,} members past the first {MAX_TAR_ENTRIES:,} were not scanned "
+            "(pickle, code and config members always are).",
+            f"{MAX_TAR_ENTRIES} tar entries",
+        )
     legacy = {n for n, _o, _s in found} >= {"pickle", "storages"} and all(
         n in _LEGACY_TAR for n, _o, _s in found
     )
+    found.sort(key=lambda item: priority(item[0]))
+    skipped = 0
+    formats: dict[str, str] = {}
     for tname, off, size in found:
         child = join(member, tname)
+        if size == 0:
+            ctx.note_member(child, "empty", 0)
+            formats[tname] = "empty"
+            continue
+        if ctx.budget.members >= ctx.limits.max_members:
+            skipped += 1
+            continue
+        ctx.budget.members += 1
         sub = SliceSource(src, off, size)
         if legacy and tname in ("storages", "tensors"):
             _legacy_sequence(ctx, sub, child, tname, depth)
-            ctx.note_member(child, "pytorch-legacy-" + tname, size)
+            formats[tname] = "pytorch-legacy-" + tname
         else:
-            fmt = scan_source(ctx, sub, child, tname.rsplit("/", 1)[-1], depth + 1)
-            ctx.note_member(child, fmt, size)
+            formats[tname] = scan_source(ctx, sub, child, tname.rsplit("/", 1)[-1], depth + 1)
+        ctx.note_member(child, formats[tname], size)
+    if not legacy and _REPO_MARKERS & {n.rsplit("/", 1)[-1] for n, _o, _s in found}:
+        _repository(ctx, src, member, found, formats)
+    if skipped:
+        ctx.limit(
+            member,
+            f"{where}: {skipped:,} member(s) not scanned (limit: "
+            f"{ctx.limits.max_members:,} scanned members)",
+            f"{skipped:,} members of {where} were not scanned: the file reached the limit of "
+            f"{ctx.limits.max_members:,} scanned members. Members that can run code were "
+            "scanned first.",
+            f"{ctx.limits.max_members} scanned members",
+        )
     return "pytorch-legacy-tar" if legacy else "tar"
+
+
+def _repository(
+    ctx: Ctx,
+    src: Source,
+    member: str,
+    found: list[tuple[str, int, int]],
+    formats: dict[str, str],
+) -> None:
+    """A tarball of a model repository: the same reading as a directory (custom code, unsafe
+    weights beside a safe copy) and its manifest in ``FileResult.repository``."""
+    from scanners.modelfile import repo
+
+    entries = []
+    for tname, off, size in found:
+        sub = SliceSource(src, off, size)
+        fmt = formats.get(tname, "not-scanned")
+        digest = None
+        if ctx.hashes:
+            h = hashlib.sha256()
+            for pos in range(0, size, 1 << 20):
+                h.update(sub.read_at(pos, 1 << 20))
+            digest = h.hexdigest()
+        scanned = fmt not in ("not-scanned", "unknown", "python-source")
+        reason = "" if scanned else (
+            "past a limit" if fmt == "not-scanned" else "no model format recognised"
+            if fmt == "unknown" else "Python source that loading the model does not run"
+        )  # fmt: skip
+        entries.append(
+            repo.Entry(
+                rel=tname,
+                size=size,
+                fmt=fmt,
+                open=functools.partial(SliceSource, src, off, size),
+                file_path=ctx.file_path,
+                member=join(member, tname),
+                sha256=digest,
+                scanned=scanned,
+                reason=reason,
+            )
+        )
+    analysis = repo.analyze(entries)
+    for _rel, finding in analysis.findings:
+        ctx.add(finding)
+    ctx.result.repository = {
+        "member": member,
+        "layouts": analysis.layouts,
+        "manifest": analysis.manifest(entries),
+    }
 
 
 def _check_path(ctx: Ctx, member: str, ti: tarfile.TarInfo) -> None:

@@ -9,12 +9,13 @@ from scanners.modelfile import classify as cl
 from scanners.modelfile.engine import Ctx, join, scan_source
 from scanners.modelfile.pickle_ops import PickleReport
 from scanners.modelfile.pickle_scan import scan_pickle
-from scanners.modelfile.source import SliceSource, Source
+from scanners.modelfile.source import BytesSource, SliceSource, Source
 from scanners.modelfile.zipread import find_eocd
 from scanners.parsers import _modelfile_common as mf
 
 _W = "warden-modelscan/"
 _IDENT = re.compile(r"^[A-Za-z_][\w.]*$")
+MAX_NESTED = 100
 
 
 def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
@@ -86,15 +87,18 @@ def report(
         if dangerous:
             title = f"Dangerous import {stored} {how} in {where}"
         else:
-            kind = "standard-library" if verdict.level == cl.STDLIB else "unknown"
-            title = f"Unexpected {kind} import {stored} {how} in {where}"
+            kind = "standard-library import" if verdict.level == cl.STDLIB else "import"
+            title = f"{kind[:1].upper()}{kind[1:]} {stored} not on the allow-list, {how} in {where}"
         desc = f"The pickle imports {stored}: {verdict.why}. Loading the file imports it" + (
             f" and calls it with {', '.join(rec.call_args)}." if rec.call_args else "."
         )
         if verdict.resolved and verdict.resolved != stored:
             desc += f" The loader resolves it to {verdict.resolved}."
-        if verdict.level == cl.UNKNOWN:
-            desc += " It is not on the allow-list: review where it comes from."
+        if not dangerous:
+            desc += (
+                " Only objects that build data are allowed; review where this one comes from"
+                " before loading the file."
+            )
         ctx.finding(
             mf.UNSAFE_IMPORT if dangerous else mf.SUSPICIOUS_IMPORT,
             severity,
@@ -132,7 +136,7 @@ def report(
     for off, code in rep.ext_codes[:20]:
         ctx.finding(
             _W + "extension-code",
-            "medium",
+            "high",
             member,
             title=f"Import through the copyreg extension registry (code {code}) in {where}",
             description="EXT1/2/4 import whatever the loading process registered under this code.",
@@ -145,7 +149,7 @@ def report(
             mf.NOT_SCANNED,
             "high",
             member,
-            title=f"Malformed pickle stream in {where}",
+            title=f"Unparseable pickle in {where}: the loader may read it differently",
             description=(
                 f"Parsing stops at byte {off}: {msg}. Every import and call before that "
                 "point is reported (a loader runs them before it fails); what follows "
@@ -155,18 +159,68 @@ def report(
             offset=base + off,
             evidence={"format": fmt, "reason": msg, "pickles_read": rep.pickles},
         )
+    for off, note in rep.anomalies:
+        ctx.finding(
+            _W + "pickle-ambiguity",
+            "high",
+            member,
+            title=f"Pickle in {where} is read differently by the C and pure-Python unpicklers",
+            description=(
+                f"{note}. Only a hand-made pickle does this. Warden read on the way the loader "
+                "that goes further does, so every import either one makes is reported."
+            ),
+            key=note[:60],
+            offset=base + off,
+            evidence={"format": fmt, "reason": note},
+        )
+    for off, what in rep.unresolved[:20]:
+        ctx.finding(
+            mf.NOT_SCANNED,
+            "high",
+            member,
+            title=f"Nested payload in {where} could not be located",
+            description=(
+                f"{what} at byte {off} loads bytes the scanner could not trace back to the "
+                "file, so they were not scanned."
+            ),
+            key=f"unresolved@{off}",
+            offset=base + off,
+            evidence={"format": fmt, "reason": what},
+        )
     for limit in rep.limits:
         ctx.finding(
             _W + "scan-limit",
-            "low",
+            "high",
             member,
-            title=f"Pickle simulation limit reached in {where}",
-            description=limit,
+            title=f"Pickle simulation limit reached in {where}: {limit.split(';')[0]}",
+            description=(
+                f"{limit}. A limit never makes a file pass: imports past it are still "
+                "named (the rest of the stream is skimmed for them), but calls and nested "
+                "payloads past it are unverified."
+            ),
             key=limit[:40],
+            evidence={"format": fmt, "limit": limit},
         )
-    for off, length, why in rep.nested_payloads[:100]:
+    nested = len(rep.nested_payloads) + len(rep.nested_blobs)
+    if nested > MAX_NESTED:
+        ctx.finding(
+            _W + "scan-limit",
+            "high",
+            member,
+            title=f"Pickle in {where}: more than {MAX_NESTED} nested payloads",
+            description=(
+                f"The pickle loads {nested} nested pickles; the first {MAX_NESTED} were "
+                "scanned, the rest were not (nested-payload limit)."
+            ),
+            key="nested-payloads",
+            evidence={"format": fmt, "limit": f"{MAX_NESTED} nested payloads"},
+        )
+    for off, length, why in rep.nested_payloads[:MAX_NESTED]:
         child = join(member, f"[{why}@{off}]")
         scan_source(ctx, SliceSource(src, off, length), child, child, depth + 1)
+    for off, blob, why in rep.nested_blobs[: max(0, MAX_NESTED - len(rep.nested_payloads))]:
+        child = join(member, f"[{why}@{off}]")
+        scan_source(ctx, BytesSource(blob), child, child, depth + 1)
 
 
 def identifier(text: str) -> bool:

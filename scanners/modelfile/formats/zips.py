@@ -5,6 +5,12 @@ exception, and on purpose: the members ``<root>/data/<key>`` whose keys the chec
 pickles load with ``persistent_load`` are read by ``torch.load`` as raw bytes, never
 unpickled, so they are not read at all. A 2 GB checkpoint costs its central directory and
 its pickles.
+
+Members are scanned in :func:`scanners.modelfile.archive.priority` order (pickles and
+TorchScript code first, then configs, then other model files), each within its own size and
+ratio budget: a member that reaches a limit is a high finding and the next member is
+scanned. Empty members are skipped; past ``Limits.max_members`` scanned members the rest is
+one high finding.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ from __future__ import annotations
 import re
 
 from scanners.modelfile import classify as cl
-from scanners.modelfile.archive import inflate
-from scanners.modelfile.engine import Ctx, join, scan_source
+from scanners.modelfile.archive import LimitExceeded, inflate, priority
+from scanners.modelfile.engine import MAX_MEMBER_LIST, Ctx, join, scan_source
 from scanners.modelfile.formats import keras, pickles
 from scanners.modelfile.pickle_scan import scan_pickle
 from scanners.modelfile.source import SliceSource, Source
@@ -27,11 +33,16 @@ _TS_OPS = re.compile(r"\bops\.([A-Za-z_]\w*)\.")
 _TS_ALLOWED_IMPORTS = ("__torch__", "torch", "typing", "builtins", "math", "__builtins__")
 _TS_STD_OPS = frozenset({"aten", "prim", "quantized", "_caffe2", "_quantized", "profiler"})
 MAX_CODE = 4 << 20
+MAX_DIRECTORY = 1_000_000
+
+
+def _wanted(name: str) -> bool:
+    return priority(name) < 2
 
 
 def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
     try:
-        d = read_directory(src, ctx.limits.max_members + 1)
+        d = read_directory(src, MAX_DIRECTORY, keep=_wanted)
     except ZipError as exc:
         ctx.not_scanned(member, f"zip: {exc}")
         return "zip"
@@ -42,23 +53,27 @@ def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
         child = join(member, "[prefix]")
         scan_source(ctx, SliceSource(src, 0, d.prefix), child, child, depth + 1)
     files = [e for e in d.entries if not e.is_dir]
-    allowed = max(0, ctx.limits.max_members - ctx.budget.members)
-    if len(files) > allowed or d.declared > ctx.limits.max_members:
-        ctx.finding(
-            _W + "archive-limit",
-            "medium",
+    for empty in d.empty:  # inline fast path: archives padded with 100,000 of these exist
+        if ".." in empty or empty[:1] in ("/", "\\") or ":" in empty[:2]:
+            _check_name(ctx, member, empty, False)
+        if len(ctx.result.members) < MAX_MEMBER_LIST and not empty.endswith("/"):
+            ctx.note_member(join(member, empty), "empty", 0)
+    if d.total > len(d.entries) + len(d.empty):
+        ctx.limit(
             member,
-            title=f"{member or name}: more than {ctx.limits.max_members} archive members",
-            description=f"Only the first {allowed} members were scanned.",
-            key="members",
+            f"{where}: more than {MAX_DIRECTORY:,} archive entries",
+            f"The central directory lists {d.total:,} entries; the first {MAX_DIRECTORY:,} "
+            "and every pickle, code or config member were scanned, the other "
+            f"{d.total - len(d.entries) - len(d.empty):,} were not (directory-size limit).",
+            f"{MAX_DIRECTORY} directory entries",
         )
-        files = files[:allowed]
-    ctx.budget.members += len(files)
+    # the layout is told by members with data (an empty data.pkl or code file runs nothing)
     names = {e.name for e in files}
-    root = files[0].name.split("/", 1)[0] if files and "/" in files[0].name else ""
+    root = _root(files)
     pre = f"{root}/" if root else ""
+    code_dir = pre + "code/"
     is_keras = "config.json" in names and bool({"metadata.json", "model.weights.h5"} & names)
-    is_ts = any(n.startswith(pre + "code/") for n in names) or pre + "constants.pkl" in names
+    is_ts = any(n.startswith(code_dir) for n in names) or pre + "constants.pkl" in names
     is_torch = pre + "data.pkl" in names or any(n.endswith("/data.pkl") for n in names)
     is_npz = bool(files) and all(n.endswith(".npy") for n in names)
     label = (
@@ -74,49 +89,64 @@ def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
     )
     for e in files:
         _check_path(ctx, member, e)
+    files.sort(key=lambda e: priority(e.name))  # stable: directory order within a rank
     storage_keys: set[str] = set()
-    first = [e for e in files if e.name.endswith(".pkl")]
-    rest = [e for e in files if not e.name.endswith(".pkl")]
-    for e in first:
-        child = join(member, e.name)
-        data = _open(ctx, src, e, child)
-        if data is None:
-            continue
-        head = data.read_at(0, 2)
-        if head[:1] == b"\x80" or pickles.looks_like(data):
-            rep = scan_pickle(data)
-            storage_keys.update(rep.storage_keys)
-            fmt = "pickle"
-            pickles.report(ctx, rep, data, child, label, depth + 1, torchscript=is_ts)
-            ctx.note_member(child, fmt, data.size)
-        else:
-            scan_source(ctx, data, child, e.name, depth + 1)
     code: list[str] = []
     ops: set[str] = set()
     tensor_dirs = (pre + "data/", pre + "constants/") if is_ts else (pre + "data/",)
-    for e in rest:
+    skipped = 0
+    for e in files:
         child = join(member, e.name)
+        if e.usize == 0 and e.csize <= 2 and not e.is_symlink:
+            ctx.note_member(child, "empty", 0)
+            continue
         if (is_torch or is_ts) and e.name.startswith(tensor_dirs):
             key = e.name.rsplit("/", 1)[-1]
             if key in storage_keys and e.name.count("/") == pre.count("/") + 1:
                 ctx.note_member(child, "tensor-data", e.usize)
                 continue
-        if is_ts and e.name.startswith(pre + "code/") and e.name.endswith(".py"):
-            data = _open(ctx, src, e, child)
-            if data is not None:
-                code.append(e.name)
-                _torchscript_code(ctx, data, child, ops)
+        if ctx.budget.members >= ctx.limits.max_members:
+            skipped += 1
             continue
-        if is_keras and e.name == "config.json":
-            data = _open(ctx, src, e, child)
-            if data is not None:
-                keras.check_config_bytes(ctx, data.read_at(0, keras.MAX_CONFIG), child)
-                ctx.note_member(child, "keras-config", data.size)
+        ctx.budget.members += 1
+        if ctx.budget.decompressed > ctx.limits.max_total_size:
+            skipped += 1
             continue
         data = _open(ctx, src, e, child)
-        if data is not None:
-            fmt = scan_source(ctx, data, child, e.name.rsplit("/", 1)[-1], depth + 1)
-            ctx.note_member(child, fmt, data.size)
+        if data is None:
+            continue
+        if e.name.endswith(".pkl"):
+            head = data.read_at(0, 2)
+            if head[:1] == b"\x80" or pickles.looks_like(data):
+                rep = scan_pickle(data)
+                storage_keys.update(rep.storage_keys)
+                pickles.report(ctx, rep, data, child, label, depth + 1, torchscript=is_ts)
+                ctx.note_member(child, "pickle", data.size)
+                continue
+        if is_ts and e.name.startswith(pre + "code/") and e.name.endswith(".py"):
+            code.append(e.name)
+            _torchscript_code(ctx, data, child, ops)
+            continue
+        if is_keras and e.name == "config.json":
+            keras.check_config_bytes(ctx, data.read_at(0, keras.MAX_CONFIG), child)
+            ctx.note_member(child, "keras-config", data.size)
+            continue
+        fmt = scan_source(ctx, data, child, e.name.rsplit("/", 1)[-1], depth + 1)
+        ctx.note_member(child, fmt, data.size)
+    if skipped:
+        total = ctx.budget.decompressed > ctx.limits.max_total_size
+        what = (
+            f"{ctx.limits.max_total_size:,} bytes uncompressed in total"
+            if total
+            else f"{ctx.limits.max_members:,} scanned members"
+        )
+        ctx.limit(
+            member,
+            f"{where}: {skipped:,} member(s) not scanned (limit: {what})",
+            f"{skipped:,} members of {where} were not scanned: the file reached the limit of "
+            f"{what}. Members that can run code were scanned first.",
+            what,
+        )
     if code:
         custom = sorted(ops - _TS_STD_OPS)
         ctx.finding(
@@ -133,6 +163,14 @@ def scan(ctx: Ctx, src: Source, member: str, name: str, depth: int) -> str:
             evidence={"format": "torchscript", "code_files": code[:50], "op_namespaces": custom},
         )
     return label
+
+
+def _root(files: list[ZipEntry]) -> str:
+    """The folder a PyTorch checkpoint keeps its members in (``archive`` by default)."""
+    for e in files:
+        if e.name.endswith("/data.pkl") or e.name.endswith("/constants.pkl"):
+            return e.name.rsplit("/", 1)[0].split("/", 1)[0]
+    return files[0].name.split("/", 1)[0] if files and "/" in files[0].name else ""
 
 
 def _open(ctx: Ctx, src: Source, e: ZipEntry, child: str) -> Source | None:
@@ -153,12 +191,38 @@ def _open(ctx: Ctx, src: Source, e: ZipEntry, child: str) -> Source | None:
         _anomaly(ctx, child, child, "flagged encrypted but readable (PyTorch ignores the flag)")
     if e.method == 0:
         return SliceSource(src, lh.data_offset, e.usize)
+    lim = ctx.limits
+    declared = e.usize > lim.max_member_size or (
+        e.usize > lim.ratio_floor and e.usize > lim.max_ratio * max(e.csize, 1)
+    )
+    if declared:  # the loader sizes its buffer from these: no need to inflate to know
+        what = (
+            f"member larger than {lim.max_member_size} bytes uncompressed"
+            if e.usize > lim.max_member_size
+            else f"compression ratio above {lim.max_ratio:g}:1 (decompression bomb)"
+        )
+        ctx.limit(
+            child,
+            f"{child}: {what}",
+            f"{what}: the directory declares {e.usize:,} bytes from {e.csize:,}; the member "
+            "was not inflated or scanned, the other members were.",
+            what,
+        )
+        return None
     kind = _METHODS.get(e.method)
     if kind is None:
         ctx.not_scanned(child, f"zip compression method {e.method} is not supported")
         return None
     try:
-        return inflate(src, lh.data_offset, e.csize, kind, ctx.budget)
+        return inflate(src, lh.data_offset, e.csize, kind, ctx.budget, max_out=e.usize)
+    except LimitExceeded as exc:  # this member only: the next one is scanned
+        ctx.limit(
+            child,
+            f"{child}: {exc}",
+            f"{exc}: the member was not scanned; the other members were.",
+            str(exc),
+        )
+        return None
     except ValueError as exc:
         ctx.not_scanned(child, str(exc))
         return None
@@ -176,19 +240,29 @@ def _anomaly(ctx: Ctx, member: str, where: str, note: str) -> None:
     )
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
 def _check_path(ctx: Ctx, member: str, e: ZipEntry) -> None:
-    n = e.name.replace("\\", "/")
-    bad = n.startswith("/") or re.match(r"^[A-Za-z]:", n) or ".." in n.split("/")
-    if bad or e.is_symlink:
-        what = "a symbolic link" if e.is_symlink else "a path outside the extraction directory"
+    _check_name(ctx, member, e.name, e.is_symlink)
+
+
+def _check_name(ctx: Ctx, member: str, name: str, is_symlink: bool) -> None:
+    n = name
+    if ".." not in n and n[:1] not in ("/", "\\") and ":" not in n[:2] and not is_symlink:
+        return  # the common case, without building anything
+    n = n.replace("\\", "/")
+    bad = n.startswith("/") or _DRIVE.match(n) or ".." in n.split("/")
+    if bad or is_symlink:
+        what = "a symbolic link" if is_symlink else "a path outside the extraction directory"
         ctx.finding(
             _W + "archive-path",
             "high",
-            join(member, e.name),
-            title=f"Archive member {e.name!r} is {what}",
-            description=f"Extracting the archive writes {what}: {e.name!r}.",
-            key=e.name[:80],
-            evidence={"format": "zip", "member": e.name},
+            join(member, name),
+            title=f"Archive member {name!r} is {what}",
+            description=f"Extracting the archive writes {what}: {name!r}.",
+            key=name[:80],
+            evidence={"format": "zip", "member": name},
         )
 
 

@@ -79,6 +79,44 @@ def saved_model(ops: Sequence[str], function_ops: Sequence[str] = ()) -> bytes:
     return field(1, 1) + field(2, meta)
 
 
+def graph_def(ops: Sequence[str]) -> bytes:
+    """A GraphDef with one node per op."""
+    return b"".join(field(1, field(1, f"n{i}") + field(2, op)) for i, op in enumerate(ops))
+
+
+def const_string_node(name: str, value: bytes) -> bytes:
+    """NodeDef ``Const`` whose ``value`` attr is a DT_STRING tensor holding ``value``."""
+    tensor = field(1, 7) + field(8, value)  # dtype DT_STRING, string_val
+    attr_entry = field(1, "value") + field(2, field(8, tensor))
+    return field(1, name) + field(2, "Const") + field(5, attr_entry)
+
+
+def saved_model_with_graph_in_string(
+    inner_ops: Sequence[str], *, in_function: bool = False, in_attr: bool = False
+) -> bytes:
+    """A SavedModel whose dangerous ops are only inside a GraphDef serialised as bytes: in the
+    string tensor of a Const that a DatasetFromGraph op reads (the tf.data layout), or in a
+    string attribute; in the top graph or inside a library function."""
+    inner = graph_def(inner_ops)
+    if in_attr:
+        attr_entry = field(1, "graph") + field(2, field(2, inner))  # AttrValue.s
+        holder = field(1, "ds") + field(2, "DatasetFromGraph") + field(5, attr_entry)
+        nodes = [holder]
+    else:
+        nodes = [
+            const_string_node("dataset/graph_def", inner),
+            field(1, "ds") + field(2, "DatasetFromGraph") + field(3, "dataset/graph_def"),
+        ]
+    nodes.append(field(1, "out") + field(2, "Identity"))
+    if in_function:
+        fdef = field(1, field(1, "__inference_fn")) + b"".join(field(3, n) for n in nodes)
+        graph = field(1, field(1, "x") + field(2, "Placeholder")) + field(2, field(1, fdef))
+    else:
+        graph = b"".join(field(1, n) for n in nodes)
+    meta = field(1, field(1, "serve")) + field(2, graph)
+    return field(1, 1) + field(2, meta)
+
+
 # ------------------------------------------------------------------------------- gguf
 
 

@@ -67,10 +67,15 @@ def test_exit_codes_and_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[st
     high_only.write_bytes(call_pickle("textwrap", "dedent", "x"))
     assert main(["scan", str(high_only)]) == 1
     assert main(["scan", str(high_only), "--fail-on", "critical"]) == 0
-    medium = tmp_path / "custom.pkl"
-    medium.write_bytes(P(2).global_("mypkg.models", "Net").stop().data)
-    assert main(["scan", str(medium)]) == 0
-    assert main(["scan", str(medium), "--fail-on", "medium"]) == 1
+    # An import off the allow-list is high since issue 12 (it was medium, exit 0).
+    custom = tmp_path / "custom.pkl"
+    custom.write_bytes(P(2).global_("mypkg.models", "Net").stop().data)
+    assert main(["scan", str(custom)]) == 1
+    assert main(["scan", str(custom), "--fail-on", "critical"]) == 0
+    numbers = tmp_path / "npy-object.npy"
+    numbers.write_bytes(b.npy("|O", (1,), P(2).none().stop().data))
+    assert main(["scan", str(numbers)]) == 0
+    assert main(["scan", str(numbers), "--fail-on", "medium"]) == 1
     capsys.readouterr()
     assert main(["scan", str(tmp_path / "missing.pt")]) == 2
     err = capsys.readouterr().err

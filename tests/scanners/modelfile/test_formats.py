@@ -124,8 +124,11 @@ def test_keras_v3_lambda_and_modules() -> None:
     got = by_import(res)
     assert got["Keras.Lambda"] == "critical"
     assert got["os.system"] == "critical"
-    assert got["my_pkg.layers.Block"] == "medium"
-    assert got["Custom>Gate"] == "medium"
+    # Issue 12: code from outside the file is high (it was medium, exit 0).
+    assert got["my_pkg.layers.Block"] == "high"
+    assert got["Custom>Gate"] == "high"
+    paths = {f.evidence.get("layer_path") for f in res.findings}
+    assert {"sequential/evil", "sequential/Block", "sequential/Gate"} <= paths
 
 
 def test_keras_v3_benign() -> None:

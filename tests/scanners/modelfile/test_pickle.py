@@ -185,15 +185,19 @@ def test_dunder_traversal_is_critical() -> None:
     assert_critical(scan(p.reduce().stop().data), "builtins.object.__subclasses__")
 
 
-def test_stdlib_called_high_imported_medium_unknown_medium() -> None:
+def test_imports_off_the_allow_list_are_high_called_or_not() -> None:
+    # Issue 12 changed this: an import that is only referenced, or that is third-party, was
+    # medium (exit 0); it is high now, because an allow-listed rebuild helper can call it.
     called = scan(call_pickle("textwrap", "dedent", "x"))
     assert by_import(called) == {"textwrap.dedent": "high"}
     only = scan(P(2).global_("textwrap", "dedent").stop().data)
-    assert by_import(only) == {"textwrap.dedent": "medium"}
+    assert by_import(only) == {"textwrap.dedent": "high"}
     unknown = scan(call_pickle("mycompany.layers", "Block", "x"))
-    assert by_import(unknown) == {"mycompany.layers.Block": "medium"}
+    assert by_import(unknown) == {"mycompany.layers.Block": "high"}
     f = unknown.findings[0]
     assert f.rule_id == "suspicious-import"
+    assert "mycompany.layers.Block" in f.title
+    assert "allow-list" in f.title
     assert "review" in f.description
 
 
@@ -238,11 +242,12 @@ def test_frame_follows_cpython() -> None:
     # A frame shorter than its content does not matter to the C unpickler.
     p = P(4).frame(1).str_("os").str_("system").stack_global().str_("x").tuple1().reduce()
     assert_critical(scan(p.stop().data), "os.system")
-    # A frame longer than the data stops the loader at the FRAME: nothing after it runs.
-    q = P(4).frame(10_000).str_("os").str_("system").stack_global().stop()
+    # A frame longer than the data stops the C unpickler at the FRAME, but the pure-Python
+    # one (joblib, pickle._load) reads on and runs what follows (issue 12 changed this).
+    q = P(4).frame(1 << 40).global_("posix", "system").str_("id").tuple1().reduce().stop()
     res = scan(q.data)
-    assert "not-scanned" in rule_ids(res)
-    assert "os.system" not in by_import(res)
+    assert by_import(res)["posix.system"] == "critical"
+    assert "warden-modelscan/pickle-ambiguity" in rule_ids(res)
 
 
 def test_stack_underflow_through_mark_is_an_error() -> None:
