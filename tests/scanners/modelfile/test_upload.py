@@ -25,8 +25,8 @@ def test_scan_dir_upload_carries_model_code_findings(
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     env.update(WARDEN_URL=live_server.url, WARDEN_TOKEN=make_token(team_alpha))
     result = subprocess.run(
-        [sys.executable, "-m", "scanners.client", "scan", str(d), "--upload", "--model",
-         "x-model", "--version", "1", "--fail-on-gate"],
+        [sys.executable, "-m", "scanners.client", "scan", str(d), "--upload", "--create-model",
+         "--model", "x-model", "--version", "1", "--fail-on-gate"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
