@@ -48,6 +48,10 @@ def artifact_path(version: ModelVersion) -> Path:
         )
     if not path.exists():
         raise ApplicationError(f"artifact {uri!r} does not exist on the server")
+    if not (path.is_file() or path.is_dir()):
+        raise ApplicationError(
+            f"artifact {uri!r} is not a regular file or directory (a pipe or device): not read"
+        )
     return path
 
 
@@ -60,7 +64,10 @@ def artifact_scan_run(*, scan_run_id: int) -> ScanRun:
     if run.status not in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING) or run.version is None:
         return run
     try:
-        results = scan_path(artifact_path(run.version))
+        # Confined: a symlink inside the artifact roots that leads out of them is not read.
+        results = scan_path(
+            artifact_path(run.version), confine=[str(r) for r in settings.WARDEN_ARTIFACT_ROOTS]
+        )
     except (ApplicationError, OSError) as exc:
         message = exc.message if isinstance(exc, ApplicationError) else str(exc)
         ScanRun.objects.filter(pk=run.pk).update(

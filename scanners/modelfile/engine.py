@@ -11,8 +11,9 @@ import functools
 import hashlib
 import importlib
 import os
+import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -302,31 +303,59 @@ def scan_bytes(data: bytes, name: str = "<bytes>", *, limits: Limits | None = No
     return result
 
 
-def iter_files(path: str) -> Iterator[str]:
-    """Regular files under ``path`` (itself if it is a file), sorted, symlinked dirs skipped."""
+def iter_files(path: str, confine: Sequence[str] = ()) -> Iterator[tuple[str, str]]:
+    """Files under ``path`` (itself if it is a file), sorted, symlinked dirs skipped, each with
+    why it must not be read ("" when it may): a pipe, device or socket is never opened (it
+    could block or never end), and with ``confine`` a file whose real path leads outside those
+    directories (a symlink out of the artifact roots) is not read either."""
+    roots = [os.path.realpath(r) for r in confine]
+
+    def why_not(full: str) -> str:
+        try:
+            info = os.stat(full)
+        except OSError as exc:
+            return f"cannot read the file: {exc.strerror or exc}"
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file (a pipe, device or socket): not read"
+        if roots:
+            real = os.path.realpath(full)
+            if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+                return "a symlink to a file outside the allowed directories: not read"
+        return ""
+
     if not os.path.isdir(path):
-        yield path
+        yield path, why_not(path)
         return
     for root, dirs, files in os.walk(path, followlinks=False):
         dirs.sort()
         for name in sorted(files):
             full = os.path.join(root, name)
-            if os.path.isfile(full):
-                yield full
+            yield full, why_not(full)
 
 
 def scan_path(
-    path: str | os.PathLike[str], *, limits: Limits | None = None, sha256: bool = True
+    path: str | os.PathLike[str],
+    *,
+    limits: Limits | None = None,
+    sha256: bool = True,
+    confine: Sequence[str] = (),
 ) -> ScanResults:
     """Scan a file or a directory (recursively). A file that cannot be read gets a result
-    with ``error`` set (and a ``not-scanned`` finding) instead of raising. A directory is
-    read as a model repository too (:mod:`.repo`): custom code that loading runs, unsafe
-    weights beside a safe copy, and a manifest in ``targets[0]``."""
+    with ``error`` set (and a ``not-scanned`` finding) instead of raising; so does a pipe or
+    device, and, with ``confine`` (the server's artifact roots), a symlink that leads out of
+    those directories: neither is ever opened. A directory is read as a model repository too
+    (:mod:`.repo`): custom code that loading runs, unsafe weights beside a safe copy, and a
+    manifest in ``targets[0]``."""
     out: list[FileResult] = []
     root = os.fspath(path)
-    if not os.path.exists(root):
+    if not os.path.lexists(root):
         raise FileNotFoundError(root)
-    for file_path in iter_files(root):
+    for file_path, refused in iter_files(root, confine):
+        if refused:
+            res = FileResult(path=file_path, format="unreadable", error=refused)
+            Ctx(res, limits or Limits()).not_scanned("", refused)
+            out.append(res)
+            continue
         try:
             out.append(scan_file(file_path, limits=limits, sha256=sha256))
         except OSError as exc:

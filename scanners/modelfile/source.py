@@ -9,6 +9,7 @@ is never touched.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Protocol
 
 
@@ -27,9 +28,14 @@ class FileSource:
     __slots__ = ("_fd", "_size", "bytes_read", "ranges", "record")
 
     def __init__(self, path: str, *, record: bool = False) -> None:
-        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        # Non-blocking: opening a FIFO must not wait for a writer (it is refused just below).
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+        self._fd = os.open(path, flags)
         try:
-            self._size = os.fstat(self._fd).st_size
+            info = os.fstat(self._fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{path} is not a regular file (a pipe, device or socket)")
+            self._size = info.st_size
         except OSError:
             os.close(self._fd)
             raise

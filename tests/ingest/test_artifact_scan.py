@@ -140,3 +140,81 @@ def test_warden_scan_upload_sends_the_native_scan_to_warden(
     )
     assert local.returncode == 1
     assert '"schema": "warden.modelscan/v1"' in local.stdout
+
+
+def _server_scan(client_of: Any, member: Any, model: Any, capture: Any) -> dict[str, Any]:
+    c = client_of(member)
+    with capture(execute=True):
+        response = c.post(f"/api/v1/models/{model.pk}/versions/1/scan/")
+    if response.status_code != 202:
+        return dict(response.json())
+    body: dict[str, Any] = c.get(response.json()["url"]).json()
+    return body
+
+
+@pytest.mark.django_db
+def test_a_symlink_out_of_the_artifact_roots_is_never_read(
+    client_of: Any,
+    member: Any,
+    team_alpha: Any,
+    artifact_root: Path,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.pkl"
+    secret.write_bytes(call_pickle("os", "system", "echo outside"))
+    repo = artifact_root / "repo"
+    repo.mkdir()
+    (repo / "weights.pkl").symlink_to(secret)
+    (repo / "shadow").symlink_to("/etc/shadow")
+    (repo / "ok.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    model = MLModel.objects.create(team=team_alpha, name="m")
+    ModelVersion.objects.create(model=model, version="1", artifact_uri=str(repo))
+    body = _server_scan(client_of, member, model, django_capture_on_commit_callbacks)
+    assert body["status"] == "done", body
+    from governance.evidence.models import ScanRun
+
+    run = ScanRun.objects.get(pk=body["id"])
+    files = {Path(f["path"]).name: f for f in run.metadata["files"]}
+    # neither symlink was opened or hashed: no digest, no findings from the pickle outside
+    assert files["weights.pkl"]["sha256"] is None
+    assert files["shadow"]["sha256"] is None
+    assert not Finding.objects.filter(severity="critical").exists()
+    notes = " ".join(run.warnings)
+    assert "outside the allowed directories" in notes
+    # a direct artifact_uri that is a symlink out of the roots is refused up front
+    (artifact_root / "link.pkl").symlink_to(secret)
+    ModelVersion.objects.filter(model=model).update(artifact_uri=str(artifact_root / "link.pkl"))
+    refused = _server_scan(client_of, member, model, django_capture_on_commit_callbacks)
+    assert "outside WARDEN_ARTIFACT_ROOTS" in refused["error"]
+
+
+@pytest.mark.django_db
+def test_a_named_pipe_in_the_artifact_root_never_hangs_the_scan(
+    client_of: Any,
+    member: Any,
+    team_alpha: Any,
+    artifact_root: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    import time
+
+    repo = artifact_root / "repo"
+    repo.mkdir()
+    os.mkfifo(repo / "model.pkl")
+    (repo / "zero.bin").symlink_to("/dev/zero")  # a device that never ends, inside the repo
+    model = MLModel.objects.create(team=team_alpha, name="m")
+    ModelVersion.objects.create(model=model, version="1", artifact_uri=str(repo))
+    started = time.monotonic()
+    body = _server_scan(client_of, member, model, django_capture_on_commit_callbacks)
+    assert time.monotonic() - started < 10
+    assert body["status"] == "done", body
+    refused_files = [w for w in body["warnings"] if "not a regular file" in w]
+    assert len(refused_files) == 2, body["warnings"]
+    # the pipe itself as the artifact is refused with the reason
+    os.mkfifo(artifact_root / "direct.pkl")
+    ModelVersion.objects.filter(model=model).update(artifact_uri=str(artifact_root / "direct.pkl"))
+    refused = _server_scan(client_of, member, model, django_capture_on_commit_callbacks)
+    assert "not a regular file or directory" in refused["error"]

@@ -166,14 +166,14 @@ def _close_absent(
     [(finding id, previous status)] resolved)."""
     # A package the tool says it could NOT audit is unknown, not fixed: keep its findings.
     # Likewise a model-file scan that could not read part of the artifact ("not-scanned")
-    # proves nothing about the model-file findings it did not report.
+    # proves nothing about the model-file (or model-code) findings it did not report.
     unaudited = _not_audited_packages(report)
     partial_model_scan = any(f.rule_id == NOT_SCANNED for f in report.findings)
     gone = FindingOccurrence.objects.filter(
         subject=subject, tool_family=tool_family, state=FindingOccurrence.State.ACTIVE
     ).exclude(last_scan_id=scan_run.pk)
     if partial_model_scan:
-        gone = gone.exclude(finding__category="model_file")
+        gone = gone.exclude(finding__category__in=("model_file", "model_code"))
     if unaudited:
         keep = [
             pk
