@@ -6,7 +6,7 @@ from governance.ingest.api import ScanViewSet, VersionScanApi
 from governance.inventory.api import ModelViewSet
 from governance.metrics.api import SlaMetricsApi
 from governance.policies import api as policies_api
-from governance.runtime.api import DeploymentViewSet
+from governance.runtime.api import DeploymentViewSet, PrometheusEventsApi, RuntimeEventsApi
 
 app_name = "api"
 
@@ -55,5 +55,7 @@ urlpatterns = [
         VersionScanApi.as_view(),
         name="model-scan-artifact",
     ),
+    re_path(r"^events/$", RuntimeEventsApi.as_view(), name="events"),
+    re_path(r"^events/prometheus/$", PrometheusEventsApi.as_view(), name="events-prometheus"),
     path("", include(router.urls)),
 ]

@@ -33,6 +33,16 @@ app.conf.beat_schedule = {
         "task": "governance.ingest.tasks.scan_runs_requeue_task",
         "schedule": 60.0,
     },
+    # Runtime alert rules of deployments with fresh events or a rule firing.
+    "alerts-sweep": {
+        "task": "governance.runtime.tasks.alerts_sweep_task",
+        "schedule": 60.0,
+    },
+    # The event table's partitions a week ahead, and the retention behind.
+    "event-partitions": {
+        "task": "governance.runtime.tasks.event_partitions_task",
+        "schedule": crontab(hour=0, minute=10),
+    },
     # Risk acceptances that expired go back to open and their gates are re-evaluated.
     "expire-exceptions": {
         "task": "governance.policies.tasks.exceptions_expire_task",

@@ -255,6 +255,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # sweep hands it over later), never held until a timeout or answered with an error.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+#: Days of runtime events kept (older partitions are dropped by the daily beat task).
+WARDEN_EVENT_RETENTION_DAYS = env_int("WARDEN_EVENT_RETENTION_DAYS", 30)
+#: A deployment's alert rules are evaluated at most this often after its events arrive.
+WARDEN_ALERT_DEBOUNCE_SECONDS = env_int("WARDEN_ALERT_DEBOUNCE_SECONDS", 10)
+# A batch of 10,000 runtime events is a few MB of JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 #: Seconds a run may wait queued (or run) before the sweep hands it to a worker again.
 WARDEN_REQUEUE_AFTER_SECONDS = env_int("WARDEN_REQUEUE_AFTER_SECONDS", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)

@@ -4,6 +4,7 @@
                   [--artifact FILE | --sha256 H] [--wait] [--fail-on-gate]
     warden gate --model M [--version V]
     warden deploy --model M --version V --environment E [--endpoint S] [--fail-on-refused]
+    warden events FILE [--deployment ID | --model M --environment E]
     warden scan PATH... --upload --model M [--version V]
     warden assess --data eval.csv --label y --prediction yhat [--sensitive sex] [--upload ...]
 
@@ -302,6 +303,37 @@ def cmd_deploy(api: Api, args: argparse.Namespace) -> int:
     return 1 if args.fail_on_refused and not admission.get("allowed") else 0
 
 
+EVENTS_BATCH = 10_000
+
+
+def cmd_events(api: Api, args: argparse.Namespace) -> int:
+    """Send a file's runtime events to a deployment, in batches the API takes."""
+    try:
+        doc = json.loads(Path(args.file).read_bytes())
+    except OSError as exc:
+        raise ClientError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ClientError(f"{args.file} is not JSON: {exc}") from None
+    events = doc.get("events") if isinstance(doc, dict) else doc
+    if not isinstance(events, list):
+        raise ClientError(f"{args.file} has no list of events")
+    if args.deployment:
+        ref: Any = args.deployment
+    else:
+        model = args.model or (doc.get("model", "") if isinstance(doc, dict) else "")
+        env = args.environment or (doc.get("deployment", "") if isinstance(doc, dict) else "")
+        if not model or not env:
+            raise ClientError("name the deployment: --deployment ID, or --model and --environment")
+        ref = {"model": model, "environment": env, "endpoint": args.endpoint}
+    accepted = 0
+    for start in range(0, len(events), EVENTS_BATCH):
+        body = json.dumps({"deployment": ref, "events": events[start : start + EVENTS_BATCH]})
+        _, result = api.request("POST", "/api/v1/events/", body.encode(), "application/json")
+        accepted += int(result.get("accepted", 0))
+    print(f"{accepted} events accepted for deployment {result.get('deployment')}")
+    return 0
+
+
 def build_parser() -> _Parser:
     p = _Parser(prog="warden", description="Warden CI client (WARDEN_URL, WARDEN_TOKEN)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -312,6 +344,12 @@ def build_parser() -> _Parser:
     gate = sub.add_parser("gate", help="read the gate verdict")
     gate.add_argument("--model", required=True)
     gate.add_argument("--version", default="")
+    events = sub.add_parser("events", help="send runtime events (warden.runtime/v1 JSON)")
+    events.add_argument("file", help="a warden.runtime/v1 document, or a JSON list of events")
+    events.add_argument("--deployment", default="", help="the deployment's id")
+    events.add_argument("--model", default="", help="with --environment: its running deployment")
+    events.add_argument("--environment", default="", help="default: the document's deployment")
+    events.add_argument("--endpoint", default="")
     deploy = sub.add_parser("deploy", help="record that a version runs in an environment")
     deploy.add_argument("--model", required=True)
     deploy.add_argument("--version", required=True)
@@ -370,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_gate(api, args)
         if args.command == "deploy":
             return cmd_deploy(api, args)
+        if args.command == "events":
+            return cmd_events(api, args)
         return cmd_scan(api, args)
     except ClientError as exc:
         sys.stderr.write(f"warden: {exc}\n")

@@ -98,6 +98,12 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/artifacts/{digest}/admission", None),
     ("get", "/api/v1/deployments/{deployment}/", None),
     ("delete", "/api/v1/deployments/{deployment}/", None),
+    ("post", "/api/v1/events/", {"deployment": "{deployment}", "events": []}),
+    (
+        "post",
+        "/api/v1/events/prometheus/?deployment={deployment}",
+        ("text/plain", 'fw_rule_evaluated_total{flagged="True",rule="PII"} 3\n'),
+    ),
 ]
 
 LIST_ROUTES = [
@@ -125,14 +131,30 @@ def _url(template: str, world: dict[str, Any]) -> str:
     )
 
 
+def _body(body: Any, world: dict[str, Any]) -> tuple[Any, str]:
+    """The request body with ids of ``world`` filled in, and its content type (a route's
+    body is JSON unless given as (content type, text))."""
+    if isinstance(body, tuple):
+        return body[1], body[0]
+    if isinstance(body, dict):
+        filled = {
+            k: int(_url(v, world)) if isinstance(v, str) and v.startswith("{") else v
+            for k, v in body.items()
+        }
+        return filled, "application/json"
+    return body, "application/json"
+
+
+def _call(client: Any, method: str, template: str, body: Any, world: dict[str, Any]) -> Any:
+    data, content_type = _body(body, world)
+    return getattr(client, method)(_url(template, world), data, content_type=content_type)
+
+
 @pytest.mark.parametrize(("method", "template", "body"), OBJECT_ROUTES)
 def test_another_teams_object_is_404_for_a_session_user(
     client_of: Any, member: Any, beta_world: Any, method: str, template: str, body: Any
 ) -> None:
-    client = client_of(member)
-    response = getattr(client, method)(
-        _url(template, beta_world), body, content_type="application/json"
-    )
+    response = _call(client_of(member), method, template, body, beta_world)
     assert response.status_code == 404, response.content
 
 
@@ -147,7 +169,7 @@ def test_another_teams_object_is_404_for_a_token(
     body: Any,
 ) -> None:
     client = api(make_token(team_alpha, "write"))
-    response = getattr(client, method)(_url(template, beta_world), body, format="json")
+    response = _call(client, method, template, body, beta_world)
     assert response.status_code == 404, response.content
 
 
@@ -155,10 +177,7 @@ def test_another_teams_object_is_404_for_a_token(
 def test_own_teams_object_is_reachable(
     client_of: Any, outsider: Any, beta_world: Any, method: str, template: str, body: Any
 ) -> None:
-    client = client_of(outsider)
-    response = getattr(client, method)(
-        _url(template, beta_world), body, content_type="application/json"
-    )
+    response = _call(client_of(outsider), method, template, body, beta_world)
     assert response.status_code in (200, 201, 202, 204), response.content
 
 
@@ -175,9 +194,7 @@ def test_lists_never_show_another_teams_rows(
 def test_anonymous_requests_are_401(
     client: Any, beta_world: Any, method: str, template: str, body: Any
 ) -> None:
-    response = getattr(client, method)(
-        _url(template, beta_world), body, content_type="application/json"
-    )
+    response = _call(client, method, template, body, beta_world)
     assert response.status_code == 401
     assert "error" in response.json()
 

@@ -72,7 +72,9 @@ def _conflict_clause(table: str) -> str:
     q = connection.ops.quote_name
     t, x = table, "excluded"
     status, tool_state = f"{t}.{q('status')}", f"{t}.{q('tool_state')}"
-    runtime = f"{x}.{q('category')} = 'runtime'"
+    # Runtime batches (the warden-runtime report's event_count) add up; an alert rule's window
+    # figure is its current value like any other.
+    runtime = f"{x}.{q('category')} = 'runtime' AND {x}.{q('metric_name')} = 'event_count'"
     # The status after this report: a tool decision applies to open or resolved findings;
     # a finding the tool had set (status = its earlier tool_state) reopens when the tool no
     # longer says so; a resolved finding seen again reopens; a person's decision stays.

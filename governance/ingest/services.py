@@ -26,7 +26,7 @@ from governance.evidence.services import scan_run_create
 from governance.ingest.artifacts import SCAN_TYPE, SERVER_SCAN_PREFIX, artifact_path
 from governance.ingest.imports import report_nul_free, report_parse, scan_run_import
 from governance.ingest.models import ReportUpload
-from governance.ingest.tasks import artifact_scan_task, enqueue, scan_import_task
+from governance.ingest.tasks import artifact_scan_task, scan_import_task
 from governance.inventory.models import ModelVersion
 from governance.inventory.services import (
     model_get_or_create,
@@ -34,6 +34,7 @@ from governance.inventory.services import (
     version_get_or_create,
 )
 from governance.lib.api_errors import ApplicationError
+from governance.lib.queue import enqueue
 from scanners.registry import PARSERS
 
 __all__ = ["SubmitResult", "artifact_scan_request", "report_submit", "scan_run_import"]

@@ -9,15 +9,14 @@ a worker again by the re-queue sweep (:func:`governance.ingest.recovery.scan_run
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerError
 
 from governance.ingest.artifacts import artifact_scan_run
 from governance.ingest.imports import scan_run_import_queued
 from governance.ingest.recovery import scan_runs_requeue_claim
+from governance.lib.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +43,6 @@ def scan_import_task(scan_run_id: int) -> str:
 def artifact_scan_task(scan_run_id: int) -> str:
     """Scan a model version's artifact (statically: nothing in it is loaded) and import."""
     return artifact_scan_run(scan_run_id=scan_run_id).status
-
-
-def enqueue(task: Any, scan_run_id: int) -> bool:
-    """Hand a run to a worker. With the broker down the run stays ``queued`` (its bytes are
-    stored) and the re-queue sweep hands it over once the broker is back: an upload is never
-    lost and never answered with a server error. Returns whether the broker took it."""
-    try:
-        task.delay(scan_run_id)
-    except (BrokerError, ConnectionError, OSError) as exc:
-        logger.warning(
-            "broker unavailable, scan run %s waits for the re-queue: %s", scan_run_id, exc
-        )
-        return False
-    return True
 
 
 @shared_task(acks_late=True)

@@ -28,6 +28,9 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 COMPARATORS = (">=", ">", "<=", "<", "==", "!=")
 EVIDENCE_SCOPES = ("version", "artifact")
 OVERDUE_MODES = ("fail", "warn", "ignore")
+#: Kinds of runtime events (governance.runtime.models.EVENT_KINDS, which this module cannot
+#: import: runtime sits above policies). A test keeps the two identical.
+EVENT_KINDS = ("drift", "attack", "firewall_block", "anomaly", "error", "request")
 #: Rule ids the engine uses itself; a policy's own rules cannot take them.
 RESERVED_RULE_IDS = ("sla-overdue", "sla-due-soon", "exceptions-ending")
 
@@ -99,6 +102,14 @@ SCHEMA: dict[str, Any] = {
             "recorded value of the metric is compared here, and assessment findings of a metric "
             "named here do not count toward thresholds or SLAs.",
             "items": {"$ref": "#/$defs/assessment"},
+        },
+        "alerts": {
+            "type": "array",
+            "maxItems": 100,
+            "description": "Runtime alert rules, evaluated per deployment over its events: a "
+            "rule that fires opens one runtime finding per deployment, which resolves itself "
+            "once the condition has been clear for quiet_minutes.",
+            "items": {"$ref": "#/$defs/alert"},
         },
         "sla": {
             "type": "object",
@@ -196,6 +207,36 @@ SCHEMA: dict[str, Any] = {
                                  "description": "Absent: any age."},
             },
         },
+        "alert": {
+            "type": "object",
+            "required": ["id", "rule"],
+            "additionalProperties": False,
+            "description": "One of: more_than events within_minutes; days_in_a_row with "
+            "events; ratio_above of rule over per within_minutes.",
+            "properties": {
+                "id": _RULE_ID,
+                "rule": {"type": "string", "minLength": 1, "maxLength": 200,
+                         "description": "Event rule to watch; * and ? are wildcards."},
+                "kind": {"enum": list(EVENT_KINDS), "description": "Absent: any kind."},
+                "more_than": {"type": "integer", "minimum": 0,
+                              "description": "Fires when more events than this arrive..."},
+                "within_minutes": {"type": "integer", "minimum": 1, "maximum": 10080,
+                                   "description": "...within this many minutes."},
+                "days_in_a_row": {"type": "integer", "minimum": 1, "maximum": 90,
+                                  "description": "Fires when events arrived on each of the "
+                                  "last N days (UTC), today included."},
+                "per": {"type": "string", "minLength": 1, "maxLength": 200,
+                        "description": "Denominator rule for a rate (e.g. requests)."},
+                "ratio_above": {"type": "number", "minimum": 0,
+                                "description": "Fires when count(rule) / count(per) in the "
+                                "window exceeds this."},
+                "severity": {"enum": list(SEVERITIES),
+                             "description": "Of the finding when it fires (default high)."},
+                "quiet_minutes": {"type": "integer", "minimum": 0, "maximum": 43200,
+                                  "description": "Clear this long before it resolves (default: "
+                                  "the window, or a day for days_in_a_row)."},
+            },
+        },
         "assessment": {
             "type": "object",
             "required": ["id", "metric", "comparator", "value"],
@@ -264,7 +305,9 @@ def policy_document_validate(document: Any) -> None:
             detail={"problems": [_message(e) for e in errors[:20]]},
         )
     seen: set[str] = set()
-    for section in ("thresholds", "evidence", "assessments"):
+    for i, rule in enumerate(document.get("alerts", [])):
+        _alert_check(i, rule)
+    for section in ("thresholds", "evidence", "assessments", "alerts"):
         for i, rule in enumerate(document.get(section, [])):
             rid = rule["id"]
             if rid in RESERVED_RULE_IDS:
@@ -278,6 +321,40 @@ def policy_document_validate(document: Any) -> None:
                 raise ApplicationError(
                     f"invalid policy: evidence[{i}]: give category or categories, not both"
                 )
+
+
+def _alert_normalize(rule: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": rule["id"], "rule": rule["rule"]}
+    if "kind" in rule:
+        out["kind"] = rule["kind"]
+    if "days_in_a_row" in rule:
+        out["days_in_a_row"] = rule["days_in_a_row"]
+        quiet_default = 24 * 60
+    elif "ratio_above" in rule:
+        out.update(per=rule["per"], ratio_above=rule["ratio_above"])
+        out["within_minutes"] = rule["within_minutes"]
+        quiet_default = rule["within_minutes"]
+    else:
+        out.update(more_than=rule["more_than"], within_minutes=rule["within_minutes"])
+        quiet_default = rule["within_minutes"]
+    out["severity"] = rule.get("severity", "high")
+    out["quiet_minutes"] = rule.get("quiet_minutes", quiet_default)
+    return out
+
+
+def _alert_check(i: int, rule: dict[str, Any]) -> None:
+    shapes = {
+        "count": {"more_than", "within_minutes"} <= set(rule),
+        "days": "days_in_a_row" in rule,
+        "ratio": {"per", "ratio_above", "within_minutes"} <= set(rule),
+    }
+    if sum(shapes.values()) != 1:
+        raise ApplicationError(
+            f"invalid policy: alerts[{i}]: give exactly one of more_than + within_minutes, "
+            "days_in_a_row, or per + ratio_above + within_minutes"
+        )
+    if shapes["days"] and set(rule) & {"more_than", "within_minutes", "per", "ratio_above"}:
+        raise ApplicationError(f"invalid policy: alerts[{i}]: days_in_a_row stands alone")
 
 
 def policy_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
@@ -331,6 +408,7 @@ def policy_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
             }
             for r in document.get("assessments", [])
         ],
+        "alerts": [_alert_normalize(r) for r in document.get("alerts", [])],
         "sla": {
             "days": {s: days[s] for s in SEVERITIES},
             "overdue": sla.get("overdue", "fail"),

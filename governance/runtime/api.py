@@ -8,17 +8,24 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.accounts.access import ReadOrMemberWrite, TeamScopedViewSetMixin
+from governance.accounts.access import (
+    ReadOrMemberWrite,
+    TeamScopedAPIView,
+    TeamScopedViewSetMixin,
+)
 from governance.accounts.selectors import has_role, team_for_request
 from governance.inventory.models import Deployment, MLModel
 from governance.inventory.selectors import model_lookup
 from governance.lib.api_errors import ApplicationError
+from governance.lib.parsers import PlainTextParser
+from governance.runtime.events import events_ingest
+from governance.runtime.prometheus import prometheus_ingest
 from governance.runtime.services import deployment_create, deployment_end
 
 
@@ -129,3 +136,105 @@ class DeploymentViewSet(
         deployment = self.get_object()
         deployment_end(deployment=deployment, actor=request.user)
         return Response(DeploymentSerializer(self.get_queryset().get(pk=deployment.pk)).data)
+
+
+class DeploymentRefSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=200)
+    environment = serializers.CharField(max_length=60)
+    endpoint = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class RuntimeEventsScoped(TeamScopedAPIView):
+    """Event intake: the deployment named must be a running one of the caller's teams."""
+
+    def base_queryset(self) -> QuerySet[Any]:
+        return Deployment.objects.select_related("model", "version", "team")
+
+    def deployment_from(self, ref: Any) -> Deployment:
+        """A deployment by id, or by model and environment (and endpoint): the running one."""
+        qs: QuerySet[Deployment] = self.get_queryset()
+        found: Deployment | None
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            found = qs.filter(pk=int(ref)).first()
+        elif isinstance(ref, dict):
+            form = DeploymentRefSerializer(data=ref)
+            form.is_valid(raise_exception=True)
+            d = form.validated_data
+            model = model_lookup(MLModel.objects.filter(pk__in=qs.values("model_id")), d["model"])
+            found = qs.filter(
+                model=model,
+                environment=d["environment"],
+                endpoint=d["endpoint"],
+                until__isnull=True,
+            ).first()
+            if found is None:
+                raise Http404(
+                    f"{model.name} has no running deployment in {d['environment']!r}: record "
+                    "it first (warden deploy)"
+                )
+        else:
+            raise ApplicationError(
+                'deployment is required: its id, or {"model": …, "environment": …}'
+            )
+        if found is None:
+            raise Http404("deployment not found")
+        if not has_role(self.request.user, found.team_id, "member"):
+            raise ApplicationError(
+                "sending events needs a write-scoped token or a member role", status_code=403
+            )
+        return found
+
+
+class RuntimeEventsApi(RuntimeEventsScoped):
+    @extend_schema(
+        request=inline_serializer(
+            "RuntimeEventBatch",
+            {
+                "deployment": serializers.JSONField(
+                    help_text='a deployment id, or {"model": …, "environment": …}'
+                ),
+                "events": serializers.ListField(
+                    child=serializers.DictField(),
+                    help_text="up to 10,000 events: time, kind, rule, count, severity, detail",
+                ),
+            },
+        ),
+        responses={
+            202: inline_serializer(
+                "EventsAccepted",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "deployment": serializers.IntegerField(),
+                },
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Runtime events of one deployment (the warden.runtime/v1 event shape), stored
+        append-only and judged by the policy's alert rules within a minute."""
+        body = request.data
+        if not isinstance(body, dict):
+            raise ApplicationError("expected a JSON object with deployment and events")
+        deployment = self.deployment_from(body.get("deployment"))
+        accepted = events_ingest(deployment=deployment, events=body.get("events"))
+        return Response(
+            {"accepted": accepted, "deployment": deployment.pk}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class PrometheusEventsApi(RuntimeEventsScoped):
+    parser_classes = [PlainTextParser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("deployment", int, required=True)],
+        request={"text/plain": str},
+        responses={202: dict},
+    )
+    def post(self, request: Request) -> Response:
+        """One scrape of an AI firewall's Prometheus metrics (text exposition): what each
+        counter grew since the deployment's previous scrape becomes events (a counter reset
+        counts from zero)."""
+        deployment = self.deployment_from(request.query_params.get("deployment", ""))
+        text = request.data if isinstance(request.data, str) else ""
+        result = prometheus_ingest(deployment=deployment, text=text)
+        return Response({**result, "deployment": deployment.pk}, status=status.HTTP_202_ACCEPTED)

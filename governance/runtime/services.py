@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -185,7 +186,7 @@ def _record_check(deployment: Deployment, answer: dict[str, Any] | None, actor: 
         version=deployment.version,
         scan_type=ADMISSION_TOOL,
         tool=ADMISSION_TOOL,
-        report_sha256=f"deploy-check-{deployment.pk}-{timezone.now().timestamp()}"[:64],
+        report_sha256=f"deploy-check-{deployment.pk}-{uuid.uuid4().hex}"[:64],
         report_name=f"deployment {deployment.pk}",
         environment=deployment.environment,
         created_by=actor if getattr(actor, "pk", None) else None,
