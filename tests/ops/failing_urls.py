@@ -24,9 +24,23 @@ def exploding_page(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("secret-internal-state")
 
 
+class BrokerApi(APIView):
+    """Publishes to the broker the test names (a closed port: the broker is down)."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        from kombu.connection import Connection
+
+        with Connection(request.query_params["url"], connect_timeout=1) as conn:  # type: ignore[no-untyped-call]
+            conn.ensure_connection(max_retries=1)
+        return Response({"published": True})
+
+
 urlpatterns = [
     path("api/v1/explode/", ExplodingApi.as_view()),
     path("explode/", exploding_page),
+    path("api/v1/publish/", BrokerApi.as_view()),
     *project_urls.urlpatterns,
 ]
 handler400 = project_urls.handler400

@@ -163,3 +163,25 @@ def test_a_missing_api_url_is_a_json_404_and_a_missing_page_the_styled_one(
     page = client.get("/nothing-here/")
     assert page.status_code == 404
     assert b"Not found" in page.content
+
+
+@override_settings(ROOT_URLCONF="tests.ops.failing_urls", DEBUG=False)
+def test_a_broker_that_is_down_is_a_json_503_naming_it(db: Any) -> None:
+    dead = free_port()
+    response = Client(raise_request_exception=False).get(
+        "/api/v1/publish/", {"url": f"redis://:hunter2@127.0.0.1:{dead}/0"}
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "error": "the broker is unavailable; retry in 30 seconds",
+        "detail": {},
+    }
+    assert b"hunter2" not in response.content
+
+
+@pytest.mark.django_db
+def test_a_bad_host_on_the_api_is_a_json_400(client: Any) -> None:
+    response = client.get("/api/v1/models/", HTTP_HOST="evil.example.net")
+    assert response.status_code == 400
+    assert response.json() == {"error": "bad request", "detail": {}}
