@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB_FILE := warden.sqlite3
 
-.PHONY: run test lint format worker beat install clean
+.PHONY: run serve test lint format worker beat install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ run: $(STAMP)
 	echo "  outsider lead of its own team, partners (sees none of the above)"; \
 	echo ""; \
 	DEBUG=1 exec $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Production: gunicorn (workers from WEB_CONCURRENCY, binds HOST:PORT), DEBUG off. Needs
+# SECRET_KEY and ALLOWED_HOSTS; see docs/deploy.md. The Procfile and docker-compose.yml run the
+# same commands.
+serve: $(STAMP)
+	DEBUG=0 $(BIN)/python manage.py collectstatic --noinput -v0
+	DEBUG=0 exec $(BIN)/gunicorn -c python:governance.lib.gunicorn_conf governance.wsgi
 
 test: $(STAMP)
 	$(BIN)/pytest -q -n 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -59,6 +60,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every response carries the policy: error pages and probes too.
+    "governance.lib.csp.ContentSecurityPolicyMiddleware",
+    # /livez, /readyz, /healthz: before the Host check and the HTTPS redirect (see the module).
+    "governance.lib.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "governance.lib.inputs.RejectUnstorableInputMiddleware",
@@ -96,7 +101,9 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'warden.sqlite3'}")
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -106,6 +113,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    # An unreachable host fails in seconds (then a 503), not after the OS's two minutes.
+    _pg_options.setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+    # psycopg's pool bounds the connections of each process whatever its threads do
+    # (runserver opened one per thread and ran PostgreSQL out of slots). Off in the test
+    # suite by default: tests that race threads would wait on a small pool.
+    _pool_max = env_int("DB_POOL_MAX_SIZE", 0 if TESTING else 4)
+    if _pool_max > 0:
+        _pool_min = env_int("DB_POOL_MIN_SIZE", 1)
+        if not 0 <= _pool_min <= _pool_max:
+            raise ImproperlyConfigured(
+                f"DB_POOL_MIN_SIZE={_pool_min} must be between 0 and DB_POOL_MAX_SIZE={_pool_max}"
+            )
+        _pg_options["pool"] = {
+            "min_size": _pool_min,
+            "max_size": _pool_max,
+            # Seconds a request waits for a free connection (or for a database that is down)
+            # before it fails with a 503.
+            "timeout": env_int("DB_POOL_TIMEOUT", 5),
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -120,6 +149,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Login rate limits (allauth) and the API-token limit key on the client's address: behind a
+# proxy, say how many proxies append to X-Forwarded-For, or which header carries the client.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("ALLAUTH_TRUSTED_CLIENT_IP_HEADER") or None
+if ALLAUTH_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("ALLAUTH_TRUSTED_PROXY_COUNT must be 0 or more")
+# Invalid API tokens one address may send per window before its Bearer requests get 429.
+WARDEN_API_TOKEN_FAILURE_LIMIT = env_int("WARDEN_API_TOKEN_FAILURE_LIMIT", 20)
+WARDEN_API_TOKEN_FAILURE_WINDOW = env_int("WARDEN_API_TOKEN_FAILURE_WINDOW", 60)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "web:home"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
@@ -267,6 +305,27 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 840)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Cache ----------------------------------------------------------------------------------
+# The rate limits (logins, API tokens) count in the cache, so every web process must share
+# it: Redis when one is configured (REDIS_URL, else a redis:// broker), else per-process memory
+# (fine for one process). The test suite always uses memory: parallel test processes must not
+# share counters.
+REDIS_URL = env_str("REDIS_URL") or (
+    CELERY_BROKER_URL if urlsplit(CELERY_BROKER_URL).scheme in ("redis", "rediss") else ""
+)
+if REDIS_URL and not TESTING:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "warden",
+            # A Redis outage must cost a request a second, not hang it.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Warden ---------------------------------------------------------------------------------
 WARDEN_MAX_REPORT_BYTES = env_int("WARDEN_MAX_REPORT_BYTES", 200 * 1024 * 1024)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from governance.lib.names import validate_display_name
+
 
 class Role(models.TextChoices):
     LEAD = "lead", "Security lead"  # approves exceptions, edits policies
@@ -11,7 +13,7 @@ class Role(models.TextChoices):
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[validate_display_name])
     slug = models.SlugField(max_length=64, unique=True)
     # CI may upload for a model name the team has not registered yet; a team can turn that off.
     allow_model_autocreate = models.BooleanField(default=True)

@@ -14,10 +14,15 @@ from django.utils import timezone
 from governance.accounts.authentication import TOKEN_PREFIX, token_digest
 from governance.accounts.models import ApiToken, Membership, Role, Team
 from governance.lib.api_errors import ApplicationError
+from governance.lib.names import name_problem
 
 
 def team_create(*, slug: str, name: str | None = None) -> Team:
-    team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    name = (name or slug).strip()
+    problem = name_problem(name, what="team names")
+    if problem:
+        raise ApplicationError(problem)
+    team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": name})
     return team
 
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from governance.accounts.models import Team
+from governance.lib.names import validate_display_name
 
 
 class RiskTier(models.TextChoices):
@@ -23,7 +24,7 @@ class Stage(models.TextChoices):
 
 class MLModel(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="models")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_display_name])
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,7 +1,9 @@
-"""One API error shape: ``{"error": "...", "detail": {...}}`` with a 4xx status."""
+"""One API error shape: ``{"error": "...", "detail": {...}}`` with a 4xx status, or a 503
+with ``Retry-After`` when a dependency is down (see :mod:`governance.lib.errors`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -9,6 +11,10 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from governance.lib.errors import RETRY_AFTER_SECONDS, dependency_down, unavailable_body
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -35,6 +41,14 @@ def _first_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response({"error": exc.message, "detail": exc.detail}, status=exc.status_code)
+    dependency = dependency_down(exc)
+    if dependency:
+        logger.error("%s unavailable during %s", dependency, context.get("request"), exc_info=exc)
+        return Response(
+            unavailable_body(dependency),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, Http404):
         # The message names what is missing ("model 'x' not found; did you mean …?"): it
         # never says whether another team has it, so it leaks nothing.

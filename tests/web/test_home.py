@@ -98,4 +98,7 @@ def test_home_query_count_does_not_grow_with_models(
 
 
 def test_healthz_needs_no_login(client: Any) -> None:
-    assert client.get("/healthz").content == b"ok"
+    # JSON since issue 14 (it names each dependency); tests/ops/test_health.py has the rest.
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"

@@ -7,6 +7,7 @@ from django.utils.text import slugify
 
 from governance.accounts.models import Team
 from governance.accounts.services import team_create
+from governance.lib.api_errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -20,5 +21,8 @@ class Command(BaseCommand):
         if slugify(slug) != slug:
             raise CommandError(f"{slug!r} is not a valid slug (lower-case letters, digits, '-')")
         existed = Team.objects.filter(slug=slug).exists()
-        team = team_create(slug=slug, name=name)
+        try:
+            team = team_create(slug=slug, name=name)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
         self.stdout.write(f"team {team.slug} {'exists' if existed else 'created'}")
