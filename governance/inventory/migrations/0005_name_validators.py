@@ -7,7 +7,7 @@ import governance.lib.names
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0002_names_case_insensitive_version_retired"),
+        ("inventory", "0004_deployments"),
     ]
 
     operations = [
