@@ -89,6 +89,8 @@ def main() -> None:
         body = (
             (
                 f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\n{model}\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="create_model"\r\n\r\n'
+                "true\r\n"
                 f"--{boundary}\r\nContent-Disposition: form-data; "
                 f'name="file"; filename="t.json"\r\n'
                 f"Content-Type: application/json\r\n\r\n"

@@ -39,12 +39,24 @@ class Finding(models.Model):
         TOOL = "tool", "The reporting tool marked it resolved"
 
     # Foreign keys carry no single-column index of their own (db_index=False): the composite
-    # indexes in Meta lead with them, and every index is paid on each upserted row.
+    # indexes in Meta lead with them, and every index is paid on each upserted row. Nor a
+    # database constraint (db_constraint=False): an import writes thousands of rows whose
+    # team, model, version and scans are the same one locked row each, so checking every
+    # row's references at commit costs seconds and proves nothing; deletes go through the
+    # ORM, which cascades and nulls them as on_delete says.
     team = models.ForeignKey(
-        Team, on_delete=models.CASCADE, related_name="findings", db_index=False
+        Team,
+        on_delete=models.CASCADE,
+        related_name="findings",
+        db_index=False,
+        db_constraint=False,
     )
     model = models.ForeignKey(
-        MLModel, on_delete=models.CASCADE, related_name="findings", db_index=False
+        MLModel,
+        on_delete=models.CASCADE,
+        related_name="findings",
+        db_index=False,
+        db_constraint=False,
     )
     version = models.ForeignKey(
         ModelVersion,
@@ -53,6 +65,7 @@ class Finding(models.Model):
         on_delete=models.SET_NULL,
         related_name="findings",
         db_index=False,
+        db_constraint=False,
     )
     fingerprint = models.CharField(max_length=64)
     category = models.CharField(max_length=16, choices=CATEGORY_CHOICES)
@@ -106,12 +119,25 @@ class Finding(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_findings",
         db_index=False,
+        db_constraint=False,
     )
     first_scan = models.ForeignKey(
-        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        ScanRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     last_scan = models.ForeignKey(
-        ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        ScanRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -131,12 +157,15 @@ class Finding(models.Model):
             models.Index(fields=["team", "status", "severity"], name="finding_team_status_sev"),
             models.Index(fields=["model", "status", "severity"], name="finding_model_status_sev"),
             models.Index(fields=["team", "category", "status"], name="finding_team_category"),
-            models.Index(fields=["team", "tool"], name="finding_team_tool"),
             models.Index(fields=["team", "sla_due"], name="finding_team_due"),
             models.Index(fields=["team", "last_seen"], name="finding_team_last_seen"),
             models.Index(fields=["version", "status"], name="finding_version_status"),
-            models.Index(fields=["assignee", "status"], name="finding_assignee_status"),
-            models.Index(fields=["last_scan"], name="finding_last_scan"),
+            # assigned findings only: an import's rows are unassigned and skip it
+            models.Index(
+                fields=["assignee", "status"],
+                condition=models.Q(assignee__isnull=False),
+                name="finding_assignee_status",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -162,11 +191,20 @@ class FindingOccurrence(models.Model):
         FIXED = "fixed", "Fixed"
         RETIRED = "retired", "Retired"
 
+    # No database constraints, like Finding's references: see there.
     finding = models.ForeignKey(
-        Finding, on_delete=models.CASCADE, related_name="occurrences", db_index=False
+        Finding,
+        on_delete=models.CASCADE,
+        related_name="occurrences",
+        db_index=False,
+        db_constraint=False,
     )
     subject = models.ForeignKey(
-        ScanSubject, on_delete=models.CASCADE, related_name="occurrences", db_index=False
+        ScanSubject,
+        on_delete=models.CASCADE,
+        related_name="occurrences",
+        db_index=False,
+        db_constraint=False,
     )
     tool_family = models.CharField(max_length=60)
     state = models.CharField(max_length=8, choices=State.choices, default=State.ACTIVE)
