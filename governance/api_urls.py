@@ -16,6 +16,7 @@ router.register("models", ModelViewSet, basename="model")
 router.register("findings", FindingViewSet, basename="finding")
 router.register("exceptions", policies_api.ExceptionViewSet, basename="exception")
 router.register("deployments", DeploymentViewSet, basename="deployment")
+router.register("admission-log", policies_api.AdmissionLogViewSet, basename="admission-log")
 
 urlpatterns = [
     # Governance (policies app): policies as code, SLA clocks, artifact admission.

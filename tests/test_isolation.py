@@ -114,6 +114,7 @@ LIST_ROUTES = [
     "/api/v1/exceptions/",
     "/api/v1/sla/",
     "/api/v1/deployments/",
+    "/api/v1/admission-log/",
 ]
 
 

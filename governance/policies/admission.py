@@ -15,11 +15,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from governance.evidence.models import ScanSubject
 from governance.evidence.selectors import artifact_model_file_scanned
 from governance.inventory.models import ModelVersion
 from governance.policies.gate import VERDICT_RANK, gate_evaluate
+from governance.policies.models import AdmissionQuery
 
 CACHE_SECONDS = 60
 
@@ -46,7 +48,12 @@ def admission_decide(versions: QuerySet[ModelVersion], *, digest: str) -> dict[s
     answers = [admission_for_version(v, digest) for v in found.order_by("id")]
     # Fail closed: the artifact is admitted only if every version carrying it is.
     worst = max(answers, key=lambda a: (not a["allowed"], VERDICT_RANK[a["verdict"]]))
-    answer = {**worst, "allowed": all(a["allowed"] for a in answers), "sha256": digest}
+    answer = {
+        **worst,
+        "allowed": all(a["allowed"] for a in answers),
+        "sha256": digest,
+        "model_id": found.get(pk=carrying[0][0]).model_id if len(carrying) == 1 else None,
+    }
     cache.set(key, answer, CACHE_SECONDS)
     return answer
 
@@ -83,3 +90,40 @@ def admission_for_version(version: ModelVersion, digest: str) -> dict[str, Any]:
         "reasons": blockers + reasons,
         "policy": result.policy,
     }
+
+
+def admission_record(
+    *,
+    team_id: int,
+    digest: str,
+    environment: str,
+    asked_by: str,
+    answer: dict[str, Any] | None,
+    model_id: int | None,
+) -> None:
+    """Remember that ``asked_by`` asked about ``digest`` (from ``environment``) and what it
+    was told: at most one write per asker, digest, environment and answer per minute and
+    process (the cache says whether this minute is recorded already)."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    allowed = bool(answer and answer["allowed"])
+    key = hashlib.sha256(
+        f"{team_id}|{digest}|{environment}|{asked_by}|{allowed}|{now.isoformat()}".encode()
+    ).hexdigest()
+    if not cache.add(f"admission-asked:{key}", 1, timeout=120):
+        return
+    AdmissionQuery.objects.bulk_create(
+        [
+            AdmissionQuery(
+                team_id=team_id,
+                digest=digest,
+                environment=environment[:60],
+                asked_by=asked_by[:150],
+                allowed=allowed,
+                verdict=(answer or {}).get("verdict") or "",
+                model_id=model_id,
+                version=str((answer or {}).get("version") or "")[:100],
+                minute=now,
+            )
+        ],
+        ignore_conflicts=True,
+    )

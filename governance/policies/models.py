@@ -201,3 +201,34 @@ class PolicyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message[:60]}"
+
+
+class AdmissionQuery(models.Model):
+    """Who asked whether an artifact may run, from which environment, and what they were
+    told: one row per asker, digest, environment and answer per minute (a model server asking
+    a thousand times a second writes one row a minute)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    digest = models.CharField(max_length=64)
+    environment = models.CharField(max_length=60, blank=True)
+    asked_by = models.CharField(max_length=150)
+    allowed = models.BooleanField()
+    verdict = models.CharField(max_length=8, blank=True)
+    model = models.ForeignKey(
+        MLModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    version = models.CharField(max_length=100, blank=True)
+    minute = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-minute", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "digest", "environment", "asked_by", "allowed", "minute"],
+                name="admissionquery_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "minute"], name="admissionquery_team_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.asked_by} asked {self.digest[:12]} in {self.environment}: {self.allowed}"

@@ -154,3 +154,25 @@ def test_an_exception_expiring_is_seen_at_once(
     assert _allowed(api, token) is True
     exceptions_expire(now=timezone.now() + timedelta(days=2))
     assert _allowed(api, token) is False
+
+
+def test_each_question_is_recorded_once_a_minute_with_its_answer(
+    upload: Any, api: Any, token: str, writer: str, client_of: Any, lead: Any
+) -> None:
+    from governance.policies.models import AdmissionQuery
+
+    upload(writer, _scan([CRITICAL]), model="m", version="1")
+    client = api(token)
+    for _ in range(5):
+        client.get(f"/api/v1/artifacts/{DIGEST}/admission?environment=prod-eu")
+    client.get(f"/api/v1/artifacts/{DIGEST}/admission", HTTP_X_WARDEN_ENVIRONMENT="prod-us")
+    rows = list(AdmissionQuery.objects.order_by("environment"))
+    assert [(r.environment, r.allowed, r.verdict, r.version) for r in rows] == [
+        ("prod-eu", False, "fail", "1"),
+        ("prod-us", False, "fail", "1"),
+    ]
+    assert rows[0].asked_by == "token:ci-read"
+    log = client_of(lead).get(f"/api/v1/admission-log/?digest={DIGEST}").json()["results"]
+    assert {(r["environment"], r["allowed"], r["model"]) for r in log} == {
+        ("prod-eu", False, "m"), ("prod-us", False, "m"),
+    }  # fmt: skip
