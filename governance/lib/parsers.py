@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
@@ -24,3 +25,17 @@ class PlainTextParser(BaseParser):
         if "\x00" in text:
             raise ParseError("the body contains a NUL character")
         return text
+
+
+class FastJSONParser(BaseParser):
+    """JSON through orjson, for bodies the view validates field by field itself (a batch of
+    10,000 runtime events): orjson refuses lone surrogates on its own, and the view checks
+    every string it stores for NUL, so the generic walk of StrictJSONParser is not needed."""
+
+    media_type = "application/json"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return orjson.loads(stream.read())
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None

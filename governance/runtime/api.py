@@ -23,7 +23,7 @@ from governance.accounts.selectors import has_role, team_for_request
 from governance.inventory.models import Deployment, MLModel
 from governance.inventory.selectors import model_lookup
 from governance.lib.api_errors import ApplicationError
-from governance.lib.parsers import PlainTextParser
+from governance.lib.parsers import FastJSONParser, PlainTextParser
 from governance.runtime.events import events_ingest
 from governance.runtime.prometheus import prometheus_ingest
 from governance.runtime.services import deployment_create, deployment_end
@@ -186,6 +186,8 @@ class RuntimeEventsScoped(TeamScopedAPIView):
 
 
 class RuntimeEventsApi(RuntimeEventsScoped):
+    parser_classes = [FastJSONParser]
+
     @extend_schema(
         request=inline_serializer(
             "RuntimeEventBatch",

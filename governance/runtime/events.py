@@ -43,7 +43,13 @@ def _bad(i: int, field: str, why: str) -> ApplicationError:
     return ApplicationError(f"events[{i}].{field}: {why}", detail={"index": i, "field": field})
 
 
-def _check(i: int, raw: Any, now: datetime, oldest: datetime) -> tuple[Any, ...]:
+def _printable(rule: str) -> bool:
+    return not any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in rule)
+
+
+def _check(
+    i: int, raw: Any, now: datetime, oldest: datetime, seen: dict[Any, Any]
+) -> tuple[Any, ...]:
     if not isinstance(raw, dict):
         raise _bad(i, "", "expected an object")
     unknown = set(raw) - {"time", "kind", "rule", "count", "severity", "detail"}
@@ -52,10 +58,14 @@ def _check(i: int, raw: Any, now: datetime, oldest: datetime) -> tuple[Any, ...]
     text = raw.get("time")
     if not isinstance(text, str):
         raise _bad(i, "time", "required: an ISO 8601 date-time with a time zone")
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise _bad(i, "time", f"{text[:40]!r} is not an ISO 8601 date-time") from None
+    # A batch repeats its times and rules: each distinct one is parsed and checked once.
+    when = seen.get(text)
+    if when is None:
+        try:
+            when = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise _bad(i, "time", f"{text[:40]!r} is not an ISO 8601 date-time") from None
+        seen[text] = when
     if when.tzinfo is None:
         raise _bad(i, "time", "needs a time zone (Z or +hh:mm)")
     if when < oldest:
@@ -67,12 +77,11 @@ def _check(i: int, raw: Any, now: datetime, oldest: datetime) -> tuple[Any, ...]
     if kind not in _KINDS:
         raise _bad(i, "kind", f"must be one of {', '.join(EVENT_KINDS)}")
     rule = raw.get("rule")
-    if (
-        not isinstance(rule, str)
-        or not 0 < len(rule) <= 200
-        or any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in rule)
+    if not isinstance(rule, str) or not (
+        ("rule", rule) in seen or (0 < len(rule) <= 200 and _printable(rule))
     ):
         raise _bad(i, "rule", "required: 1 to 200 printable characters")
+    seen["rule", rule] = True
     count = raw.get("count", 1)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1_000_000_000:
         raise _bad(i, "count", "an integer from 1 to 1,000,000,000")
@@ -105,7 +114,8 @@ def events_ingest(*, deployment: Deployment, events: Any) -> int:
         )
     now = timezone.now()
     oldest = now - timedelta(days=settings.WARDEN_EVENT_RETENTION_DAYS)
-    checked = [_check(i, raw, now, oldest) for i, raw in enumerate(events)]
+    seen: dict[Any, Any] = {}
+    checked = [_check(i, raw, now, oldest, seen) for i, raw in enumerate(events)]
     if not checked:
         return 0
     rollup: dict[tuple[str, str, datetime], list[int]] = defaultdict(lambda: [0, 0])
