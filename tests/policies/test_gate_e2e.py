@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from governance.accounts.services import membership_set
 from governance.findings.models import Finding, FindingEvent
+from governance.inventory.models import MLModel
 from governance.policies.models import PolicyEvent, RiskException
 from governance.policies.tasks import exceptions_expire_task
 from tests.reportgen import trivy_report
@@ -353,9 +354,11 @@ def test_admission_allows_a_scanned_passing_artifact_only(
     upload(token, BENIGN, model="good", version="1.0", artifact_sha256=clean)
     r = reader.get(f"/api/v1/artifacts/{clean}/admission")
     assert r.status_code == 200, r.content
+    good = MLModel.objects.get(team=team_alpha, name="good")
     assert r.json() | {"reasons": []} == {
         "allowed": True,
         "model": "good",
+        "model_id": good.pk,
         "version": "1.0",
         "verdict": "pass",
         "reasons": [],

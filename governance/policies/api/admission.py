@@ -34,6 +34,8 @@ class ArtifactAdmissionApi(TeamScopedAPIView):
         "X-Warden-Environment header): recorded with the answer for leads to see",
     )], responses={200: inline_serializer("Admission", {
         "allowed": serializers.BooleanField(), "model": serializers.CharField(allow_null=True),
+        "model_id": serializers.IntegerField(allow_null=True, help_text="null when versions "
+                                             "of several models carry the digest"),
         "version": serializers.CharField(allow_null=True),
         "verdict": serializers.CharField(allow_null=True),
         "reasons": serializers.ListField(child=serializers.DictField()),
