@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Q, QuerySet, Sum
@@ -17,21 +18,39 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from governance.accounts.models import Team
 from governance.accounts.selectors import team_get_for_user, team_ids_for
 from governance.evidence.models import ScanRun
-from governance.findings.models import ACTIVE_STATUSES, Finding
+from governance.findings.models import Finding
 from governance.inventory.models import MLModel
-from governance.metrics.models import PostureDay, PostureSnapshot
+from governance.metrics.counts import (
+    _ACTIVE,
+    CATEGORIES,
+    ActiveFindings,
+    active_findings,
+    active_from_parts,
+    active_parts,
+)
+from governance.metrics.models import PostureDay, PostureSnapshot, PostureTeamDay
 from governance.metrics.sla import (
+    REMEDIATION_WINDOW_DAYS,
     SEVERITIES,
     Mttr,
     SlaCompliance,
     mttr,
+    mttr_from_parts,
     sla_compliance,
+    sla_from_parts,
     window_start,
 )
-from governance.vocabulary import CATEGORY_CHOICES
 
-CATEGORIES = tuple(value for value, _ in CATEGORY_CHOICES)
-_ACTIVE = Q(status__in=ACTIVE_STATUSES)
+__all__ = [
+    "CATEGORIES",
+    "ActiveFindings",
+    "active_findings",
+    "active_from_parts",
+    "active_parts",
+    "dashboard_get",
+    "model_risk",
+    "posture_trend",
+]
 
 
 @dataclass(frozen=True)
@@ -50,8 +69,9 @@ class DashboardScope:
     def scan_runs(self) -> QuerySet[ScanRun]:
         return ScanRun.objects.filter(team_id__in=self.team_ids)
 
-    def snapshots(self) -> QuerySet[PostureSnapshot]:
-        return PostureSnapshot.objects.filter(team_id__in=self.team_ids)
+    def snapshots(self) -> QuerySet[PostureTeamDay]:
+        """The daily rollup's team sums (what the trend reads)."""
+        return PostureTeamDay.objects.filter(team_id__in=self.team_ids)
 
 
 def dashboard_scope_for(
@@ -62,44 +82,6 @@ def dashboard_scope_for(
         team = team_get_for_user(user, team_slug)
         return DashboardScope(team=team, team_ids=[team.pk])
     return DashboardScope(team=None, team_ids=list(team_ids_for(user)))
-
-
-@dataclass(frozen=True)
-class ActiveFindings:
-    """Active findings by layer and severity, and how many of them are overdue."""
-
-    matrix: dict[str, dict[str, int]]  # category -> severity -> n, every key present
-    overdue: int
-
-    @property
-    def total(self) -> int:
-        return sum(sum(row.values()) for row in self.matrix.values())
-
-    @property
-    def by_severity(self) -> dict[str, int]:
-        return {s: sum(row[s] for row in self.matrix.values()) for s in SEVERITIES}
-
-
-def active_findings(findings: QuerySet[Finding], *, today: date) -> ActiveFindings:
-    """One query over the active findings, grouped by category and severity.
-
-    - matrix[category][severity] = #active findings of that layer and severity (the four
-      supply-chain layers plus code findings); total and by_severity are its sums;
-    - overdue = #active findings with ``sla_due < today`` (the SLA clock ran out; a finding
-      due today is not overdue yet).
-    """
-    matrix = {c: dict.fromkeys(SEVERITIES, 0) for c in CATEGORIES}
-    overdue = 0
-    rows = (
-        findings.filter(_ACTIVE)
-        .order_by()
-        .values("category", "severity")
-        .annotate(n=Count("id"), overdue=Count("id", filter=Q(sla_due__lt=today)))
-    )
-    for row in rows:
-        matrix.setdefault(row["category"], dict.fromkeys(SEVERITIES, 0))[row["severity"]] = row["n"]
-        overdue += row["overdue"]
-    return ActiveFindings(matrix=matrix, overdue=overdue)
 
 
 @dataclass(frozen=True)
@@ -140,14 +122,31 @@ def model_risk(
             active=Count("id"),
         )
     )
+    return model_risk_from_rows([dict(r) for r in rows], models, count=models.count(), limit=limit)
+
+
+def model_risk_from_rows(
+    rows: list[dict[str, Any]],
+    models: QuerySet[MLModel],
+    *,
+    count: int,
+    limit: int = 10,
+    risky: int | None = None,
+) -> ModelRisk:
+    """:func:`model_risk` from per-model rows (model_id, critical, high, overdue, active);
+    ``count`` is the number of models in scope, ``risky`` the number with an active critical
+    or high finding when ``rows`` holds only the top ones. One query: the top models."""
+    rows = [r for r in rows if r["active"]]
     rows.sort(
         key=lambda r: (-r["critical"], -r["high"], -r["overdue"], -r["active"], r["model_id"])
     )
     top = rows[:limit]
     by_id = models.select_related("team", "owner").in_bulk([r["model_id"] for r in top])
     return ModelRisk(
-        models=models.count(),
-        with_critical_or_high=sum(1 for r in rows if r["critical"] or r["high"]),
+        models=count,
+        with_critical_or_high=(
+            sum(1 for r in rows if r["critical"] or r["high"]) if risky is None else risky
+        ),
         riskiest=[
             RiskRow(by_id[r["model_id"]], r["critical"], r["high"], r["overdue"], r["active"])
             for r in top
@@ -164,7 +163,7 @@ class TrendPoint:
 
 
 def posture_trend(
-    snapshots: QuerySet[PostureSnapshot],
+    snapshots: QuerySet[PostureSnapshot] | QuerySet[PostureTeamDay],
     *,
     today: date,
     today_by_severity: dict[str, int],
@@ -257,9 +256,24 @@ def dashboard_get(
     queries with the session's, whatever the number of findings and models."""
     scope = dashboard_scope_for(user, team_slug)
     findings, models = scope.findings(), scope.models()
-    active = active_findings(findings, today=today)
-    risk = model_risk(findings, models, today=today)
     since, since_start = window_start(today, days)
+    if days == REMEDIATION_WINDOW_DAYS:
+        # The figures per model, cached until the model's findings change: the sums below
+        # equal the live functions over the same findings (tests compare both).
+        from governance.metrics.services import posture_summary
+
+        summary = posture_summary(team_ids=scope.team_ids, today=today)
+        active = active_from_parts(tuple(r) for r in summary["active"])
+        risk = model_risk_from_rows(
+            summary["riskiest"], models, count=summary["models"], risky=summary["risky"]
+        )
+        remediation = mttr_from_parts(tuple(r) for r in summary["mttr"])
+        compliance = sla_from_parts(tuple(r) for r in summary["sla"])
+    else:
+        active = active_findings(findings, today=today)
+        risk = model_risk(findings, models, today=today)
+        remediation = mttr(findings, since=since_start)
+        compliance = sla_compliance(findings, today=today, since=since)
     return Dashboard(
         scope=scope,
         days=days,
@@ -268,8 +282,8 @@ def dashboard_get(
         trend=posture_trend(
             scope.snapshots(), today=today, today_by_severity=active.by_severity, days=days
         ),
-        mttr=mttr(findings, since=since_start),
-        compliance=sla_compliance(findings, today=today, since=since),
+        mttr=remediation,
+        compliance=compliance,
         coverage=scan_coverage(scope.scan_runs(), [r.model for r in risk.riskiest]),
         layers=layer_coverage(scope.scan_runs()),
     )
