@@ -103,8 +103,16 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--findings", type=int, default=100_000)
     ap.add_argument("--no-worker", action="store_true", help="measure the upload only")
+    ap.add_argument(
+        "--eager",
+        action="store_true",
+        help="no broker: the web process imports the report itself (make run)",
+    )
     args = ap.parse_args()
-    if not os.environ.get("CELERY_BROKER_URL"):
+    if args.eager:
+        os.environ.pop("CELERY_BROKER_URL", None)
+        args.no_worker = True
+    elif not os.environ.get("CELERY_BROKER_URL"):
         print("set CELERY_BROKER_URL (a Redis): without a broker the import runs in the web "
               "process (eager mode)", file=sys.stderr)  # fmt: skip
         return 2

@@ -137,7 +137,12 @@ def report_submit(
     if artifact_sha256 and not version.strip():
         raise ApplicationError("artifact_sha256 needs a version")
     if run_async is None:
-        run_async = body.size > settings.WARDEN_ASYNC_THRESHOLD_BYTES
+        # Without a broker the "worker" is this process: storing the report to read it back
+        # at once would only cost time (a second a 24 MB report) and memory.
+        run_async = (
+            body.size > settings.WARDEN_ASYNC_THRESHOLD_BYTES
+            and not settings.CELERY_TASK_ALWAYS_EAGER
+        )
 
     # Idempotency first: a re-posted report is answered from its first run without parsing.
     target = target.replace("\x00", "").strip()[:500]
