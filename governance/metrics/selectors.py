@@ -13,13 +13,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
 from governance.accounts.models import Team
 from governance.accounts.selectors import team_get_for_user, team_ids_for
 from governance.evidence.models import ScanRun
 from governance.findings.models import Finding
-from governance.inventory.models import MLModel
+from governance.inventory.models import Deployment, GateStamp, MLModel, ModelVersion
 from governance.metrics.counts import (
     _ACTIVE,
     CATEGORIES,
@@ -40,6 +41,7 @@ from governance.metrics.sla import (
     sla_from_parts,
     window_start,
 )
+from governance.policies.gate import gate_evaluate
 
 __all__ = [
     "CATEGORIES",
@@ -68,6 +70,9 @@ class DashboardScope:
 
     def scan_runs(self) -> QuerySet[ScanRun]:
         return ScanRun.objects.filter(team_id__in=self.team_ids)
+
+    def deployments(self) -> QuerySet[Deployment]:
+        return Deployment.objects.filter(team_id__in=self.team_ids)
 
     def snapshots(self) -> QuerySet[PostureTeamDay]:
         """The daily rollup's team sums (what the trend reads)."""
@@ -234,6 +239,78 @@ def layer_coverage(runs: QuerySet[ScanRun]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class FailingDeployment:
+    deployment: Deployment
+    verdict: str
+    reasons: list[str]  # the gate's messages, most severe first
+
+
+@dataclass(frozen=True)
+class ProductionRisk:
+    """What runs and should not: models with an active deployment, and the deployments whose
+    version's gate fails now."""
+
+    deployed_models: int  # models in scope with at least one active deployment
+    failing_models: int  # of them, models with an active deployment whose gate fails
+    failing: list[FailingDeployment]  # those deployments (up to ``limit``), newest first
+
+
+#: A version's gate verdict is cached this long under its model's gate stamp and the day.
+GATE_CACHE_SECONDS = 60
+
+
+def gate_verdict_cached(
+    model: MLModel, version: ModelVersion, *, today: date, stamp: int | None = None
+) -> dict[str, Any]:
+    """``gate_evaluate(model, version).to_dict()``, cached under the model's gate stamp (moved
+    on by every change that can change a verdict; read when not given) and the day (due
+    dates pass)."""
+    if stamp is None:
+        stamp = GateStamp.objects.filter(model=model).values_list("value", flat=True).first()
+    stamp = stamp or 0
+    key = f"gate-verdict:{version.pk}:{stamp}:{today.isoformat()}"
+    found: dict[str, Any] | None = cache.get(key)
+    if found is None:
+        found = gate_evaluate(model, version).to_dict()
+        cache.set(key, found, GATE_CACHE_SECONDS)
+    return found
+
+
+def production_risk(
+    deployments: QuerySet[Deployment], *, today: date, limit: int = 10
+) -> ProductionRisk:
+    """failing_models = #models with an active deployment (``until`` null) of a version whose
+    gate verdict is ``fail``; deployed_models = #models with any active deployment. One query
+    for the deployments and their models' gate stamps; the verdicts are cached (see
+    :func:`gate_verdict_cached`)."""
+    active = list(
+        deployments.filter(until__isnull=True)
+        .select_related("model", "version")
+        .annotate(stamp=F("model__gate_stamp__value"))
+        .order_by("-since", "-id")
+    )
+    verdicts: dict[int, dict[str, Any]] = {}
+    failing: list[FailingDeployment] = []
+    for d in active:
+        if d.version_id not in verdicts:
+            verdicts[d.version_id] = gate_verdict_cached(
+                d.model,
+                d.version,
+                today=today,
+                stamp=d.stamp or 0,
+            )
+        result = verdicts[d.version_id]
+        if result["verdict"] == "fail":
+            reasons = [r["message"] for r in result["reasons"] if r["verdict"] == "fail"]
+            failing.append(FailingDeployment(d, result["verdict"], reasons))
+    return ProductionRisk(
+        deployed_models=len({d.model_id for d in active}),
+        failing_models=len({f.deployment.model_id for f in failing}),
+        failing=failing[:limit],
+    )
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything the dashboard shows, for one scope."""
 
@@ -246,6 +323,7 @@ class Dashboard:
     compliance: SlaCompliance
     coverage: dict[int, dict[str, datetime | None]]  # of the riskiest models
     layers: dict[str, int]
+    production: ProductionRisk
 
 
 def dashboard_get(
@@ -286,6 +364,7 @@ def dashboard_get(
         compliance=compliance,
         coverage=scan_coverage(scope.scan_runs(), [r.model for r in risk.riskiest]),
         layers=layer_coverage(scope.scan_runs()),
+        production=production_risk(scope.deployments(), today=today),
     )
 
 
