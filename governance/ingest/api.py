@@ -116,6 +116,7 @@ class ScanViewSet(
     viewsets.GenericViewSet,
 ):
     parser_classes = [MultiPartParser, FormParser]
+    serializer_class = ScanUploadSerializer  # what OPTIONS describes for POST
 
     def base_queryset(self) -> Any:
         return ScanRun.objects.select_related(*SCAN_RUN_RELATED).order_by("-id")

@@ -1,0 +1,41 @@
+"""The API against its own OpenAPI schema, fuzzed with schemathesis: generated requests (with a
+real token of a team that has data) never get a server error, and every answer is JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, settings
+from schemathesis import checks as st_checks
+
+from governance.wsgi import application
+
+# The schema the API publishes at /api/schema/, built without a request (no database).
+schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+
+
+@pytest.fixture
+def fuzz_token(make_token: Any, team_alpha: Any, upload: Any) -> str:
+    from tests.reportgen import trivy_report
+
+    token: str = make_token(team_alpha, "write")
+    upload(token, trivy_report(range(5)), model="fuzzed", version="1")
+    return token
+
+
+@schema.parametrize()
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@pytest.mark.django_db
+def test_no_server_errors_and_json_answers(case: Any, fuzz_token: str) -> None:
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {fuzz_token}"}
+    response = case.call(app=application, base_url="http://testserver")
+    case.validate_response(response, checks=[st_checks.not_a_server_error])
+    content_type = (response.headers.get("content-type") or [""])[0]
+    assert (
+        content_type.startswith("application/json")
+        or response.status_code == 204
+        or (case.path.startswith("/api/schema"))
+    ), (case.method, case.path, response.status_code, content_type)
