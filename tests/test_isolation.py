@@ -242,6 +242,10 @@ PAGE_ROUTES = [
     ("post", "/teams/{team}/tokens/", {"name": "mine", "scope": "read"}),
     ("post", "/teams/{team}/settings/", {"allow_model_autocreate": "on"}),
     ("post", "/teams/{team}/tokens/{token}/revoke/", None),
+    # reports app
+    ("get", "/models/{model}/versions/{version}/report/", None),
+    ("post", "/models/{model}/versions/{version}/report/pdf/", None),
+    ("get", "/models/{model}/versions/{version}/report/pdf/{render}/", None),
 ]
 #: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs.
 PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
@@ -250,9 +254,14 @@ PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
 @pytest.fixture
 def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
     from governance.accounts.services import api_token_create
+    from governance.reports.models import ReportRender
 
     token, _ = api_token_create(team=team_beta, name="beta-ci", scope="write")
-    return {**beta_world, "team": team_beta.slug, "token": token.pk}
+    version = beta_world["run"].version
+    render = ReportRender.objects.create(
+        team=team_beta, model=version.model, version=version, status="done", pdf=b"%PDF-1.7"
+    )
+    return {**beta_world, "team": team_beta.slug, "token": token.pk, "render": render.pk}
 
 
 def _page(template: str, world: dict[str, Any]) -> str:
@@ -264,6 +273,7 @@ def _page(template: str, world: dict[str, Any]) -> str:
         version="1.0",
         team=world["team"],
         token=world["token"],
+        render=world["render"],
     )
 
 
