@@ -56,6 +56,12 @@ SEVERITY_FILL = {
     "low": "#475467",
     "info": "#98a2b3",
 }
+SLA_LABELS = {
+    "overdue": "overdue",
+    "due_soon": "due soon",
+    "on_track": "on track",
+    "none": "no SLA",
+}
 #: Statuses a person decides (the "decisions" section).
 DECIDED = (Status.FALSE_POSITIVE, Status.RISK_ACCEPTED, Status.NOT_AFFECTED, Status.RESOLVED)
 
@@ -114,7 +120,8 @@ class AuditReport:
                 "severity": s,
                 "n": n,
                 "y": i * 10,
-                "width": round(n / top * 70, 1),
+                "width": round(n / top * 60, 1),
+                "label_x": round(28 + n / top * 60 + 2, 1),
                 "fill": SEVERITY_FILL[s],
             }
             for i, (s, n) in enumerate(self.severity_counts)
@@ -306,6 +313,7 @@ def audit_report_build(
     )
     for f in findings:
         f.sla_state = sla_state(f, today, warn_days)  # type: ignore[attr-defined]
+        f.sla_label = SLA_LABELS[f.sla_state]  # type: ignore[attr-defined]
 
     seen_ids = _seen(model, subject_ids).values("id")
     decisions = list(
