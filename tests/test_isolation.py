@@ -200,9 +200,33 @@ def test_anonymous_requests_are_401(
     assert "error" in response.json()
 
 
+#: Routes authenticated by the caller's signature instead of a session or token (model
+#: registry webhooks): another team's secret, or none, is a 401 (tests/hooks covers each
+#: way a signature can be wrong).
+SIGNED_ROUTES = ["/api/v1/hooks/mlflow/"]
+
+
+def test_a_signed_route_refuses_another_teams_secret_and_no_secret(
+    client: Any, team_alpha: Any, team_beta: Any, lead: Any, outsider: Any, beta_world: Any
+) -> None:
+    from governance.hooks.services import registry_hook_set
+    from tests.hooks.test_mlflow import SECRET, deliver
+
+    registry_hook_set(team=team_alpha, actor=lead, secret=SECRET)
+    registry_hook_set(team=team_beta, actor=outsider, secret="whsec_beta-only-0123456789")
+    data = {"name": "beta-model", "version": "9", "source": "models:/x"}
+    # alpha's secret, beta's URL
+    response = deliver(
+        client, "model_version", "created", data, url="/api/v1/hooks/mlflow/?team=beta"
+    )
+    assert response.status_code == 401
+    assert client.post("/api/v1/hooks/mlflow/?team=beta", {}).status_code == 401
+    assert not beta_world["model"].versions.filter(version="9").exists()
+
+
 def test_every_api_route_has_an_isolation_case() -> None:
     covered = {t.split("?")[0].replace("{model_name}", "{model}") for _, t, _ in OBJECT_ROUTES}
-    covered |= set(LIST_ROUTES) | {"/api/v1/scans/"}
+    covered |= set(LIST_ROUTES) | {"/api/v1/scans/"} | set(SIGNED_ROUTES)
     patterns = set()
 
     def walk(resolver: Any, prefix: str) -> None:
