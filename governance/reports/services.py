@@ -7,6 +7,7 @@ rendering per version at a time: asking again while one is queued returns it."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from governance.reports.selectors import audit_report_build, version_open_findin
 logger = logging.getLogger(__name__)
 
 PENDING = (ReportRender.Status.QUEUED, ReportRender.Status.RUNNING)
+STALE_AFTER = timedelta(minutes=15)
 
 
 def report_html(version: ModelVersion) -> tuple[str, str]:
@@ -38,6 +40,15 @@ def report_render_request(*, version: ModelVersion, actor: Any) -> ReportRender:
     (``WARDEN_REPORT_SYNC_MAX_FINDINGS`` open findings or fewer), else queues it."""
     from governance.reports.tasks import report_render_task
 
+    # A rendering no worker finished (the broker was down, the worker died) stops blocking
+    # new requests after STALE_AFTER: it is marked failed, with the reason.
+    ReportRender.objects.filter(
+        version=version, status__in=PENDING, created_at__lt=timezone.now() - STALE_AFTER
+    ).update(
+        status=ReportRender.Status.FAILED,
+        error="no worker finished this rendering; generate it again",
+        finished_at=timezone.now(),
+    )
     pending = ReportRender.objects.filter(version=version, status__in=PENDING).first()
     if pending is not None:
         return pending

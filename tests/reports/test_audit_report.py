@@ -273,3 +273,38 @@ def test_a_rendering_of_another_version_cannot_be_downloaded(
     )  # fmt: skip
     response = client_of(member).get(_url(report_world, f"pdf/{rendering.pk}/"))
     assert response.status_code == 404
+
+
+def test_a_rendering_no_worker_finished_stops_blocking_after_a_while(
+    client_of: Any, member: Any, report_world: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.WARDEN_REPORT_SYNC_MAX_FINDINGS = 0
+    client = client_of(member)
+    client.post(_url(report_world, "pdf/"))
+    stuck = ReportRender.objects.get()
+    ReportRender.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    client.post(_url(report_world, "pdf/"))
+    stuck.refresh_from_db()
+    assert stuck.status == "failed"
+    assert "no worker finished" in stuck.error
+    assert ReportRender.objects.filter(status="queued").count() == 1
+
+
+def test_a_completed_scan_records_the_version_verdict(
+    team_alpha: Any, seed_findings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from governance.policies.models import VerdictRecord
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = seed_findings(team_alpha, "m", [("CVE-1", "critical")], version="1.0")
+    record = VerdictRecord.objects.get(version=run.version)
+    assert (record.verdict, record.source) == ("fail", "scan")
+    assert {"rule": "no-open-critical", "verdict": "fail"} in record.reasons
+    # the same verdict again: no new row
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_findings(team_alpha, "m", [("CVE-1", "critical"), ("CVE-2", "high")], version="1.0")
+    assert VerdictRecord.objects.filter(version=run.version).count() == 1
