@@ -308,3 +308,10 @@ def test_a_completed_scan_records_the_version_verdict(
     with django_capture_on_commit_callbacks(execute=True):
         seed_findings(team_alpha, "m", [("CVE-1", "critical"), ("CVE-2", "high")], version="1.0")
     assert VerdictRecord.objects.filter(version=run.version).count() == 1
+
+
+def test_the_model_page_links_each_version_to_its_report(
+    client_of: Any, viewer: Any, report_world: Any
+) -> None:
+    html = client_of(viewer).get(f"/models/{report_world['model'].pk}/").content.decode()
+    assert f'href="{_url(report_world)}"' in html
