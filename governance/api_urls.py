@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from governance.findings.api import FindingViewSet
+from governance.hooks.api import MlflowHookApi
 from governance.ingest.api import ScanViewSet, VersionScanApi
 from governance.inventory.api import ModelViewSet
 from governance.metrics.api import SlaMetricsApi
@@ -58,5 +59,7 @@ urlpatterns = [
     ),
     re_path(r"^events/$", RuntimeEventsApi.as_view(), name="events"),
     re_path(r"^events/prometheus/$", PrometheusEventsApi.as_view(), name="events-prometheus"),
+    # Model registry hooks (hooks app): signed by the registry, not by a token.
+    re_path(r"^hooks/mlflow/$", MlflowHookApi.as_view(), name="hook-mlflow"),
     path("", include(router.urls)),
 ]

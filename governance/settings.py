@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "governance.policies",
     "governance.metrics",
     "governance.notifications",
+    "governance.reports",
+    "governance.hooks",
     "governance.web",
 ]
 
@@ -345,6 +347,19 @@ WARDEN_POSTURE_RETENTION_DAYS = env_int("WARDEN_POSTURE_RETENTION_DAYS", 400)
 WARDEN_ARTIFACT_ROOTS = [
     Path(p).resolve() for p in env_list("WARDEN_ARTIFACT_ROOTS", [str(MEDIA_ROOT / "artifacts")])
 ]
+# Audit reports of versions with at most this many open findings render to PDF in the
+# request; larger ones in a worker (governance/reports).
+WARDEN_REPORT_SYNC_MAX_FINDINGS = env_int("WARDEN_REPORT_SYNC_MAX_FINDINGS", 300)
+# The control mapping the audit report reads (default: docs/controls/controls.yaml of the
+# repository, resolved from BASE_DIR).
+WARDEN_CONTROLS_FILE = env_str("WARDEN_CONTROLS_FILE", "")
+# MLflow registry hooks: deliveries older (or newer) than this many seconds are refused,
+# and the aliases that mean "this version is in production" record a deployment.
+WARDEN_HOOK_TOLERANCE_SECONDS = env_int("WARDEN_HOOK_TOLERANCE_SECONDS", 300)
+WARDEN_HOOK_PRODUCTION_ALIASES = env_list(
+    "WARDEN_HOOK_PRODUCTION_ALIASES", ["production", "prod", "champion"]
+)
+WARDEN_HOOK_ENVIRONMENT = env_str("WARDEN_HOOK_ENVIRONMENT", "production")
 
 LOGGING = {
     "version": 1,

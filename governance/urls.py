@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("policies/", include("governance.policies.urls")),
     path("findings/", include("governance.findings.urls")),
+    path("", include("governance.reports.urls")),
     path("", include("governance.accounts.urls")),
     path("", include("governance.web.urls")),
 ]

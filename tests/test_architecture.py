@@ -23,8 +23,10 @@ LAYERS = (
     "findings",  # findings, occurrences, audit trail; every write to them
     "policies",  # policies, SLA, exceptions, gate, admission, who hears what
     "metrics",  # dashboards, rollups
+    "reports",  # the audit report of a version (HTML, PDF), the control mapping
     "ingest",  # the import pipeline on top of evidence, findings, inventory
     "runtime",  # post-deployment: deployments, runtime events, alert rules
+    "hooks",  # model registry webhooks (MLflow): versions, scans, deployments
     "web",  # pages that compose everything
 )
 #: Project-level modules wire the apps together and may import any of them.

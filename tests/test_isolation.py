@@ -200,9 +200,33 @@ def test_anonymous_requests_are_401(
     assert "error" in response.json()
 
 
+#: Routes authenticated by the caller's signature instead of a session or token (model
+#: registry webhooks): another team's secret, or none, is a 401 (tests/hooks covers each
+#: way a signature can be wrong).
+SIGNED_ROUTES = ["/api/v1/hooks/mlflow/"]
+
+
+def test_a_signed_route_refuses_another_teams_secret_and_no_secret(
+    client: Any, team_alpha: Any, team_beta: Any, lead: Any, outsider: Any, beta_world: Any
+) -> None:
+    from governance.hooks.services import registry_hook_set
+    from tests.hooks.test_mlflow import SECRET, deliver
+
+    registry_hook_set(team=team_alpha, actor=lead, secret=SECRET)
+    registry_hook_set(team=team_beta, actor=outsider, secret="whsec_beta-only-0123456789")
+    data = {"name": "beta-model", "version": "9", "source": "models:/x"}
+    # alpha's secret, beta's URL
+    response = deliver(
+        client, "model_version", "created", data, url="/api/v1/hooks/mlflow/?team=beta"
+    )
+    assert response.status_code == 401
+    assert client.post("/api/v1/hooks/mlflow/?team=beta", {}).status_code == 401
+    assert not beta_world["model"].versions.filter(version="9").exists()
+
+
 def test_every_api_route_has_an_isolation_case() -> None:
     covered = {t.split("?")[0].replace("{model_name}", "{model}") for _, t, _ in OBJECT_ROUTES}
-    covered |= set(LIST_ROUTES) | {"/api/v1/scans/"}
+    covered |= set(LIST_ROUTES) | {"/api/v1/scans/"} | set(SIGNED_ROUTES)
     patterns = set()
 
     def walk(resolver: Any, prefix: str) -> None:
@@ -242,6 +266,10 @@ PAGE_ROUTES = [
     ("post", "/teams/{team}/tokens/", {"name": "mine", "scope": "read"}),
     ("post", "/teams/{team}/settings/", {"allow_model_autocreate": "on"}),
     ("post", "/teams/{team}/tokens/{token}/revoke/", None),
+    # reports app
+    ("get", "/models/{model}/versions/{version}/report/", None),
+    ("post", "/models/{model}/versions/{version}/report/pdf/", None),
+    ("get", "/models/{model}/versions/{version}/report/pdf/{render}/", None),
 ]
 #: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs.
 PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
@@ -250,9 +278,14 @@ PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
 @pytest.fixture
 def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
     from governance.accounts.services import api_token_create
+    from governance.reports.models import ReportRender
 
     token, _ = api_token_create(team=team_beta, name="beta-ci", scope="write")
-    return {**beta_world, "team": team_beta.slug, "token": token.pk}
+    version = beta_world["run"].version
+    render = ReportRender.objects.create(
+        team=team_beta, model=version.model, version=version, status="done", pdf=b"%PDF-1.7"
+    )
+    return {**beta_world, "team": team_beta.slug, "token": token.pk, "render": render.pk}
 
 
 def _page(template: str, world: dict[str, Any]) -> str:
@@ -264,6 +297,7 @@ def _page(template: str, world: dict[str, Any]) -> str:
         version="1.0",
         team=world["team"],
         token=world["token"],
+        render=world["render"],
     )
 
 

@@ -17,7 +17,7 @@ from governance.evidence.models import ScanRun, ScanSubject
 from governance.ingest.services import artifact_scan_request, report_submit
 from governance.inventory.api import ModelScopedAPIView
 from governance.lib.api_errors import ApplicationError
-from governance.policies.gate import gate_evaluate
+from governance.policies.services import gate_evaluate_recorded
 
 
 def scan_subject_payload(subject: ScanSubject) -> dict[str, Any]:
@@ -37,7 +37,11 @@ def scan_run_payload(run: ScanRun, request: Request, *, with_gate: bool = True) 
     """The upload response and ``GET /scans/{id}/`` share this shape. Lists leave ``gate``
     null: a verdict per row would cost a gate evaluation per row."""
     done = run.status == "done"
-    gate = gate_evaluate(run.model, run.version).to_dict() if with_gate and done else None
+    gate = (
+        gate_evaluate_recorded(run.model, run.version, source="upload").to_dict()
+        if with_gate and done
+        else None
+    )
     return {
         "id": run.pk,
         "url": request.build_absolute_uri(reverse("api:scan-detail", args=[run.pk])),

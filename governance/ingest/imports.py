@@ -24,6 +24,7 @@ from governance.findings.services import findings_import_apply
 from governance.ingest.models import ReportUpload
 from governance.inventory.services import version_get_or_create
 from governance.lib.api_errors import ApplicationError
+from governance.policies.services import verdict_record_for
 from governance.policies.sla import sla_days_for_model
 
 _HEX = frozenset("0123456789abcdef")
@@ -169,6 +170,13 @@ def scan_run_import(
             metadata=_trim_metadata(report.metadata),
             now=now,
         )
+        if scan_run.version_id is not None:
+            # The version's verdict history (the audit report) learns of the scan once it
+            # commits; a failure there is logged and never undoes the import.
+            version_id = scan_run.version_id
+            transaction.on_commit(
+                lambda: verdict_record_for(version_id=version_id, source="scan"), robust=True
+            )
     return scan_run
 
 

@@ -7,7 +7,7 @@ from django.db import models
 
 from governance.accounts.models import Team
 from governance.findings.models import Finding
-from governance.inventory.models import MLModel
+from governance.inventory.models import MLModel, ModelVersion
 
 
 class RiskPolicy(models.Model):
@@ -232,3 +232,32 @@ class AdmissionQuery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asked_by} asked {self.digest[:12]} in {self.environment}: {self.allowed}"
+
+
+class VerdictRecord(models.Model):
+    """The history of a version's gate verdicts: one row each time the verdict of a version
+    changes, written when the gate is evaluated for CI (the gate API, an upload asking for
+    it) and after a scan of the version. An unchanged verdict writes nothing, so the table
+    grows with decisions, not with calls. The audit report shows it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="verdict_records"
+    )
+    verdict = models.CharField(max_length=4)
+    #: The rules that failed or warned, as the gate named them (``[{"rule", "verdict"}]``).
+    reasons = models.JSONField(default=list, blank=True)
+    policy = models.CharField(max_length=140, blank=True)
+    #: What evaluated it: "gate", "upload", "scan".
+    source = models.CharField(max_length=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["version", "-created_at"], name="verdictrecord_version_latest")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}: {self.verdict} ({self.source})"

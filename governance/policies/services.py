@@ -27,11 +27,18 @@ from governance.findings.services import (
     findings_reopen,
     findings_sla_due_set,
 )
-from governance.inventory.models import MLModel
+from governance.inventory.models import MLModel, ModelVersion
 from governance.inventory.services import gate_stamps_bump, model_update
 from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
-from governance.policies.models import PolicyEvent, RiskException, RiskPolicy, RiskPolicyRevision
+from governance.policies.gate import GateResult, gate_evaluate
+from governance.policies.models import (
+    PolicyEvent,
+    RiskException,
+    RiskPolicy,
+    RiskPolicyRevision,
+    VerdictRecord,
+)
 from governance.policies.notify import (
     exception_decided_notify_task,
     exception_requested_notify_task,
@@ -528,3 +535,48 @@ def exceptions_expire(*, now: datetime | None = None) -> list[int]:
         )
     logger.info("expired %d exception(s); gates changed for models %s", len(due), model_ids)
     return model_ids
+
+
+# --- verdict history -------------------------------------------------------------------------
+
+
+def verdict_record(
+    *, version: ModelVersion, result: GateResult, source: str
+) -> VerdictRecord | None:
+    """Remember ``result`` as the version's verdict when it differs from the last one
+    recorded (one read; a write only on a change). Returns the new row, or None."""
+    last = (
+        VerdictRecord.objects.filter(version=version)
+        .order_by("-created_at", "-id")
+        .values_list("verdict", flat=True)
+        .first()
+    )
+    if last == result.verdict:
+        return None
+    return VerdictRecord.objects.create(
+        team_id=version.model.team_id,
+        model_id=version.model_id,
+        version=version,
+        verdict=result.verdict,
+        reasons=[{"rule": r.rule, "verdict": r.verdict} for r in result.reasons],
+        policy=result.policy[:140],
+        source=source,
+    )
+
+
+def gate_evaluate_recorded(
+    model: MLModel, version: ModelVersion | None, *, source: str
+) -> GateResult:
+    """The gate verdict, as :func:`~governance.policies.gate.gate_evaluate`, recorded in the
+    version's verdict history (a model-wide verdict has no history)."""
+    result = gate_evaluate(model, version)
+    if version is not None:
+        verdict_record(version=version, result=result, source=source)
+    return result
+
+
+def verdict_record_for(*, version_id: int, source: str) -> None:
+    """Evaluate and record the verdict of a version by id (after a scan committed)."""
+    version = ModelVersion.objects.select_related("model").filter(pk=version_id).first()
+    if version is not None and version.retired_at is None:
+        gate_evaluate_recorded(version.model, version, source=source)

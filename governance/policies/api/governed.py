@@ -15,8 +15,7 @@ from governance.findings.services import version_retire
 from governance.inventory.api import MLModelSerializer, ModelScopedAPIView, ModelVersionSerializer
 from governance.inventory.models import RiskTier, Stage
 from governance.lib.api_errors import ApplicationError
-from governance.policies.gate import gate_evaluate
-from governance.policies.services import model_governance_update
+from governance.policies.services import gate_evaluate_recorded, model_governance_update
 
 _REF = OpenApiParameter("pk", str, OpenApiParameter.PATH, description="model id or name")
 
@@ -63,7 +62,7 @@ class ModelGateApi(ModelScopedAPIView):
         model = self.get_object()
         label = request.query_params.get("version", "")
         version = self.get_version(model, label) if label else None
-        result = gate_evaluate(model, version)
+        result = gate_evaluate_recorded(model, version, source="gate")
         return Response(
             {"model": model.name, "model_id": model.pk, "version": label or None} | result.to_dict()
         )
