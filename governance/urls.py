@@ -15,6 +15,7 @@ urlpatterns = [
     path("policies/", include("governance.policies.urls")),
     path("findings/", include("governance.findings.urls")),
     path("", include("governance.accounts.urls")),
+    path("", include("governance.channels.urls")),
     path("", include("governance.web.urls")),
 ]
 

@@ -18,6 +18,7 @@ LAYERS = (
     "vocabulary",  # categories, severities, statuses
     "accounts",  # teams, roles, tokens, the access path
     "notifications",  # delivery (mail), knows people only
+    "channels",  # who is told: e-mail, Slack, signed webhooks, the delivery log
     "inventory",  # models, versions
     "evidence",  # scan runs, their subjects, passed checks
     "findings",  # findings, occurrences, audit trail; every write to them
