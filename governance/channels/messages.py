@@ -66,11 +66,14 @@ def slack_body(*, trigger: str, team: str, payload: dict[str, Any]) -> bytes:
             {
                 "type": "actions",
                 "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": "Open in Warden"},
-                     "url": url},
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open in Warden"},
+                        "url": url,
+                    },
                 ],
             }
-        )  # fmt: skip
+        )
     context = f"Warden · {team} · {trigger}" + (
         f" · {payload['severity']}" if payload.get("severity") else ""
     )

@@ -168,17 +168,29 @@ def _send_on_commit(delivery_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
-def channel_events_publish(*, team_id: int, events: list[ChannelEvent]) -> int:
-    """Record ``events`` for every enabled channel of the team subscribed to their trigger;
-    an event already recorded for a channel (same key) is skipped. Immediate deliveries are
-    sent after the caller's transaction commits. Returns how many deliveries were new."""
-    if not events:
-        return 0
-    channels = [
+def channels_listening(*, team_id: int, triggers: set[str] | None = None) -> list[Channel]:
+    """The team's enabled channels subscribed to any of ``triggers`` (all when None): one
+    query, so a caller can skip building events nobody hears."""
+    return [
         c
         for c in Channel.objects.filter(team_id=team_id, enabled=True)
-        if any(e.trigger in c.triggers for e in events)
+        if triggers is None or set(c.triggers) & triggers
     ]
+
+
+def channel_events_publish(
+    *, team_id: int, events: list[ChannelEvent], channels: list[Channel] | None = None
+) -> int:
+    """Record ``events`` for every enabled channel of the team subscribed to their trigger
+    (``channels``: from :func:`channels_listening`, if the caller has them); an event
+    already recorded for a channel (same key) is skipped. Immediate deliveries are sent
+    after the caller's transaction commits. Returns how many deliveries were new."""
+    if not events:
+        return 0
+    triggers = {e.trigger for e in events}
+    if channels is None:
+        channels = channels_listening(team_id=team_id, triggers=triggers)
+    channels = [c for c in channels if set(c.triggers) & triggers]
     if not channels:
         return 0
     with transaction.atomic():

@@ -27,9 +27,11 @@ class ChannelForm(forms.Form):
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=Channel.Kind.choices)
     url = forms.URLField(
-        max_length=1000, required=False, assume_scheme="https",
+        max_length=1000,
+        required=False,
+        assume_scheme="https",
         help_text="Slack: the incoming-webhook URL; webhook: your endpoint; e-mail: empty",
-    )  # fmt: skip
+    )
     triggers = forms.MultipleChoiceField(
         choices=Trigger.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -76,10 +78,15 @@ def channel_list(request: HttpRequest, slug: str) -> HttpResponse:
         if _apply(
             form,
             lambda: channel_create(
-                team=team, name=data["name"], kind=data["kind"], url=data["url"],
-                triggers=data["triggers"], mode=data["mode"], created_by=request.user,
+                team=team,
+                name=data["name"],
+                kind=data["kind"],
+                url=data["url"],
+                triggers=data["triggers"],
+                mode=data["mode"],
+                created_by=request.user,
             ),
-        ):  # fmt: skip
+        ):
             messages.success(request, f"Channel {data['name']} added.")
             return redirect("channels:list", slug=team.slug)
     return render(
@@ -93,19 +100,24 @@ def channel_list(request: HttpRequest, slug: str) -> HttpResponse:
 def channel_detail(request: HttpRequest, slug: str, channel_id: int) -> HttpResponse:
     channel = _channel(request, slug, channel_id)
     initial = {
-        "url": channel.url, "triggers": channel.triggers, "mode": channel.mode,
+        "url": channel.url,
+        "triggers": channel.triggers,
+        "mode": channel.mode,
         "enabled": channel.enabled,
-    }  # fmt: skip
+    }
     form = ChannelEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if _apply(
             form,
             lambda: channel_update(
-                channel=channel, triggers=data["triggers"], mode=data["mode"],
-                enabled=data["enabled"], url=data["url"] if channel.kind != "email" else "",
+                channel=channel,
+                triggers=data["triggers"],
+                mode=data["mode"],
+                enabled=data["enabled"],
+                url=data["url"] if channel.kind != "email" else "",
             ),
-        ):  # fmt: skip
+        ):
             messages.success(request, "Channel saved.")
             return redirect("channels:detail", slug=slug, channel_id=channel.pk)
     return render(

@@ -83,9 +83,12 @@ def test_a_500_is_retried_and_a_retry_never_sends_twice(
 
 
 def test_a_delivery_that_keeps_failing_stops_after_the_attempts_limit(
-    receiver: Any, make_channel: Any, team_alpha: Any, settings: Any,
+    receiver: Any,
+    make_channel: Any,
+    team_alpha: Any,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     settings.WARDEN_WEBHOOK_MAX_ATTEMPTS = 3
     receiver.answers = [503]
     make_channel("webhook", receiver.url)
@@ -128,9 +131,12 @@ def test_slack_gets_text_and_blocks(
 
 
 def test_email_channels_reach_the_leads(
-    make_channel: Any, team_alpha: Any, lead: Any, member: Any,
+    make_channel: Any,
+    team_alpha: Any,
+    lead: Any,
+    member: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     make_channel("email")
     with django_capture_on_commit_callbacks(execute=True):
         channel_events_publish(team_id=team_alpha.pk, events=[EVENT])
@@ -140,9 +146,12 @@ def test_email_channels_reach_the_leads(
 
 
 def test_only_subscribed_enabled_channels_hear_an_event(
-    receiver: Any, make_channel: Any, team_alpha: Any, team_beta: Any,
+    receiver: Any,
+    make_channel: Any,
+    team_alpha: Any,
+    team_beta: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     make_channel("webhook", receiver.url, name="sla-only", triggers=["sla"])
     off = make_channel("webhook", receiver.url, name="off")
     off.enabled = False
@@ -154,16 +163,24 @@ def test_only_subscribed_enabled_channels_hear_an_event(
 
 
 def test_private_addresses_are_refused_unless_allowed(
-    receiver: Any, make_channel: Any, team_alpha: Any, settings: Any,
+    receiver: Any,
+    make_channel: Any,
+    team_alpha: Any,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     make_channel("webhook", receiver.url)
     settings.WARDEN_WEBHOOK_ALLOW_PRIVATE = False
     for url in (
-        "http://127.0.0.1/x", "http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/",
-        "http://[::1]/", "http://localhost/", "ftp://example.com/", "http://u:p@example.com/",
+        "http://127.0.0.1/x",
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://localhost/",
+        "ftp://example.com/",
+        "http://u:p@example.com/",
         "http://[::ffff:127.0.0.1]/",
-    ):  # fmt: skip
+    ):
         with pytest.raises(OutboundRefused):
             url_check(url)
     with django_capture_on_commit_callbacks(execute=True):
