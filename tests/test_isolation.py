@@ -242,6 +242,27 @@ PAGE_ROUTES = [
     ("post", "/teams/{team}/tokens/", {"name": "mine", "scope": "read"}),
     ("post", "/teams/{team}/settings/", {"allow_model_autocreate": "on"}),
     ("post", "/teams/{team}/tokens/{token}/revoke/", None),
+    # channels app
+    ("get", "/teams/{team}/channels/", None),
+    (
+        "post",
+        "/teams/{team}/channels/",
+        {
+            "name": "mine",
+            "kind": "webhook",
+            "url": "http://127.0.0.1:9/x",
+            "triggers": "sla",
+            "mode": "immediate",
+        },
+    ),
+    ("get", "/teams/{team}/channels/{channel}/", None),
+    (
+        "post",
+        "/teams/{team}/channels/{channel}/",
+        {"url": "http://127.0.0.1:9/y", "triggers": "sla", "mode": "digest", "enabled": "on"},
+    ),
+    ("post", "/teams/{team}/channels/{channel}/test/", None),
+    ("post", "/teams/{team}/channels/{channel}/delete/", None),
 ]
 #: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs.
 PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
@@ -250,9 +271,14 @@ PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
 @pytest.fixture
 def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
     from governance.accounts.services import api_token_create
+    from governance.channels.services import channel_create
 
     token, _ = api_token_create(team=team_beta, name="beta-ci", scope="write")
-    return {**beta_world, "team": team_beta.slug, "token": token.pk}
+    channel = channel_create(
+        team=team_beta, name="beta-hook", kind="webhook", url="http://127.0.0.1:9/hook",
+        triggers=["sla"],
+    )  # fmt: skip
+    return {**beta_world, "team": team_beta.slug, "token": token.pk, "channel": channel.pk}
 
 
 def _page(template: str, world: dict[str, Any]) -> str:
@@ -264,6 +290,7 @@ def _page(template: str, world: dict[str, Any]) -> str:
         version="1.0",
         team=world["team"],
         token=world["token"],
+        channel=world["channel"],
     )
 
 
