@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "governance.metrics",
     "governance.notifications",
     "governance.channels",
+    "governance.exporter",
     "governance.web",
 ]
 

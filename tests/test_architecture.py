@@ -26,6 +26,7 @@ LAYERS = (
     "metrics",  # dashboards, rollups
     "ingest",  # the import pipeline on top of evidence, findings, inventory
     "runtime",  # post-deployment: deployments, runtime events, alert rules
+    "exporter",  # /metrics: the Prometheus exposition of everything below
     "web",  # pages that compose everything
 )
 #: Project-level modules wire the apps together and may import any of them.

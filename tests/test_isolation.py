@@ -264,8 +264,9 @@ PAGE_ROUTES = [
     ("post", "/teams/{team}/channels/{channel}/test/", None),
     ("post", "/teams/{team}/channels/{channel}/delete/", None),
 ]
-#: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs.
-PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
+#: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs,
+#: and the Prometheus scrape (a metrics token or an allow-listed network: tests/exporter).
+PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/", "/metrics")
 
 
 @pytest.fixture
