@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from governance.channels.services import ChannelEvent, channel_create, channel_events_publish
 from governance.evidence.models import ScanRun
+from governance.exporter.collector import FAMILIES
 from governance.findings.models import ACTIVE_STATUSES, Finding
 from governance.metrics.services import posture_snapshot_take
 from governance.policies.channel_events import production_gates_watch
@@ -97,7 +98,10 @@ def test_a_metrics_token_reads_its_teams_series_equal_to_the_database(
         response = client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=")
-    series = _samples(response.content.decode())
+    text = response.content.decode()
+    families = {f.name: f.type for f in text_string_to_metric_families(text)}
+    assert families == {n: k for n, k in FAMILIES.items() if n != "warden_celery_queue_depth"}
+    series = _samples(text)
     active = Finding.objects.filter(team=team_alpha, status__in=ACTIVE_STATUSES)
     for row in active.values("severity", "category").annotate(n=Count("id")):
         assert _get(series, "warden_findings_open", team="alpha", severity=row["severity"],
