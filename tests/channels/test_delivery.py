@@ -190,3 +190,28 @@ def test_private_addresses_are_refused_unless_allowed(
     assert delivery.last_error.startswith("refused:")
     assert delivery.attempts == 1
     assert receiver.requests == []
+
+
+def test_the_documented_verification_snippet_accepts_warden_and_nothing_else(
+    receiver: Any, make_channel: Any, team_alpha: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "channels.md").read_text()
+    snippet = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, "docs/channels.md", "exec"), namespace)  # noqa: S102 - our own docs
+    check = namespace["warden_signature_ok"]
+    channel = make_channel("webhook", receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_events_publish(team_id=team_alpha.pk, events=[EVENT])
+    (request,) = receiver.requests
+    headers = {
+        "X-Warden-Timestamp": request.headers["x-warden-timestamp"],
+        "X-Warden-Signature": request.headers["x-warden-signature"],
+    }
+    assert check(channel.secret, headers, request.body)
+    assert not check(channel.secret, headers, request.body + b" ")
+    assert not check("wrong", headers, request.body)
+    stale = {**headers, "X-Warden-Timestamp": str(int(headers["X-Warden-Timestamp"]) - 3600)}
+    assert not check(channel.secret, stale, request.body)
