@@ -58,6 +58,11 @@ app.conf.beat_schedule = {
         "task": "governance.policies.tasks.channel_clocks_task",
         "schedule": crontab(hour=6, minute=30),
     },
+    # Channel deliveries the broker never took (it was down) go to a worker again.
+    "channel-deliveries-sweep": {
+        "task": "governance.channels.tasks.deliveries_sweep_task",
+        "schedule": crontab(minute="*/5"),
+    },
     # Channels in digest mode: the day's events in one message.
     "channel-digests": {
         "task": "governance.channels.tasks.channel_digests_task",

@@ -20,12 +20,12 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from governance.accounts.models import Team
@@ -43,6 +43,7 @@ from governance.notifications.services import absolute_url, mail_send, team_lead
 
 #: Most events listed in one digest message (the rest are counted).
 DIGEST_LIMIT = 100
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -362,3 +363,38 @@ def channel_digests_build(*, today: date) -> list[int]:
             created.append(digest.pk)
         _send_on_commit(created)
     return created
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+
+#: A delivery ``pending`` this long was never handed to a worker (the broker was down).
+PENDING_GRACE = timedelta(minutes=5)
+#: A delivery ``sending`` this long lost its worker mid-send.
+SENDING_GRACE = timedelta(minutes=15)
+
+
+def deliveries_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Hand deliveries that never reached a worker (or whose retry was lost) to one again,
+    and close the ones whose worker died while sending: failed, never resent, since the
+    receiver may have had it (at most once)."""
+    now = now or timezone.now()
+    lost = Delivery.objects.filter(
+        status=Delivery.Status.SENDING, updated_at__lt=now - SENDING_GRACE
+    ).update(
+        status=Delivery.Status.FAILED,
+        last_error="the worker was lost while sending; not resent (it may have arrived)",
+        updated_at=now,
+    )
+    # a retry waits at most an hour (the backoff's cap)
+    waiting = list(
+        Delivery.objects.filter(
+            Q(status=Delivery.Status.PENDING, updated_at__lt=now - PENDING_GRACE)
+            | Q(status=Delivery.Status.RETRYING, updated_at__lt=now - PENDING_GRACE - _HOUR)
+        ).values_list("pk", flat=True)[:1000]
+    )
+    from governance.channels.tasks import delivery_send_task
+    from governance.lib.queue import enqueue
+
+    for pk in waiting:
+        enqueue(delivery_send_task, pk)
+    return {"requeued": len(waiting), "lost": lost}

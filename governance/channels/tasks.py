@@ -7,7 +7,11 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from governance.channels.services import channel_digests_build, delivery_attempt
+from governance.channels.services import (
+    channel_digests_build,
+    deliveries_sweep,
+    delivery_attempt,
+)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -28,3 +32,9 @@ def delivery_send_task(self: Any, delivery_id: int) -> str:
 def channel_digests_task() -> list[int]:
     """Beat, daily: each digest channel's waiting events in one message."""
     return channel_digests_build(today=timezone.localdate())
+
+
+@shared_task(acks_late=True)
+def deliveries_sweep_task() -> dict[str, int]:
+    """Beat, every 5 minutes: deliveries the broker never took are handed over again."""
+    return deliveries_sweep()

@@ -215,3 +215,27 @@ def test_the_documented_verification_snippet_accepts_warden_and_nothing_else(
     assert not check("wrong", headers, request.body)
     stale = {**headers, "X-Warden-Timestamp": str(int(headers["X-Warden-Timestamp"]) - 3600)}
     assert not check(channel.secret, stale, request.body)
+
+
+def test_the_sweep_hands_over_what_the_broker_never_took_and_closes_lost_sends(
+    receiver: Any, make_channel: Any, team_alpha: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.channels.services import deliveries_sweep
+
+    make_channel("webhook", receiver.url)
+    # published, but the on_commit hand-over never ran (the broker was down)
+    channel_events_publish(team_id=team_alpha.pk, events=[EVENT])
+    lost = ChannelEvent(trigger="sla", key="sla-soon:9", title="lost mid-send")
+    channel_events_publish(team_id=team_alpha.pk, events=[lost])
+    Delivery.objects.filter(key=lost.key).update(status="sending", attempts=1)
+    assert deliveries_sweep() == {"requeued": 0, "lost": 0}  # too recent to judge
+    later = timezone.now() + timedelta(minutes=20)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep(now=later) == {"requeued": 1, "lost": 1}
+    assert len(receiver.requests) == 1  # the pending one, once; the lost one never resent
+    statuses = dict(Delivery.objects.values_list("key", "status"))
+    assert statuses == {EVENT.key: "sent", lost.key: "failed"}
