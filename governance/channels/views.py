@@ -3,6 +3,8 @@ read the delivery log. Another team's channel is a 404; a member who is not a le
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -59,9 +61,9 @@ def _channel(request: HttpRequest, slug: str, channel_id: int) -> Channel:
     return get_object_or_404(Channel.objects.select_related("team"), pk=channel_id, team=team)
 
 
-def _apply(form: forms.Form, call: object) -> bool:
+def _apply(form: forms.Form, call: Callable[[], object]) -> bool:
     try:
-        call()  # type: ignore[operator]
+        call()
     except ApplicationError as exc:
         for name, errors in exc.detail.items():
             for error in errors:
