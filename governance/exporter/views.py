@@ -16,10 +16,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
+from governance.accounts.access import TeamScopedAPIView
 from governance.accounts.authentication import MetricsTokenAuthentication
 from governance.accounts.models import ApiToken
+from governance.accounts.selectors import team_ids_for
 from governance.exporter.collector import WardenCollector
 from governance.lib.client_ip import client_ip
 
@@ -35,7 +36,7 @@ def _allow_listed(request: Request) -> bool:
     return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-class MetricsView(APIView):
+class MetricsView(TeamScopedAPIView):
     authentication_classes = [MetricsTokenAuthentication]
     permission_classes = [AllowAny]  # decided below: a metrics token or the allow-list
     schema = None
@@ -43,7 +44,7 @@ class MetricsView(APIView):
     def get(self, request: Request) -> HttpResponse:
         token = request.auth
         if isinstance(token, ApiToken):
-            team_ids: list[int] | None = [token.team_id]
+            team_ids: list[int] | None = list(team_ids_for(request.user))  # the token's team
         elif _allow_listed(request):
             team_ids = None
         else:
