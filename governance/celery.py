@@ -48,6 +48,26 @@ app.conf.beat_schedule = {
         "task": "governance.policies.tasks.exceptions_expire_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Channels: deployed versions whose gate turned to fail, or whose evidence went stale.
+    "production-gates-watch": {
+        "task": "governance.policies.tasks.production_gates_watch_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Channels: SLA clocks due soon or breached, exceptions ending within a week.
+    "channel-clocks": {
+        "task": "governance.policies.tasks.channel_clocks_task",
+        "schedule": crontab(hour=6, minute=30),
+    },
+    # Channel deliveries the broker never took (it was down) go to a worker again.
+    "channel-deliveries-sweep": {
+        "task": "governance.channels.tasks.deliveries_sweep_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Channels in digest mode: the day's events in one message.
+    "channel-digests": {
+        "task": "governance.channels.tasks.channel_digests_task",
+        "schedule": crontab(hour=7, minute=30),
+    },
     # The dashboard's trend: today's active findings per model, severity and category.
     "posture-snapshot": {
         "task": "governance.metrics.tasks.posture_snapshot_task",

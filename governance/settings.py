@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
     "governance.notifications",
     "governance.reports",
     "governance.hooks",
+    "governance.channels",
+    "governance.exporter",
     "governance.web",
 ]
 
@@ -307,6 +310,24 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 WARDEN_EVENT_RETENTION_DAYS = env_int("WARDEN_EVENT_RETENTION_DAYS", 30)
 #: A deployment's alert rules are evaluated at most this often after its events arrive.
 WARDEN_ALERT_DEBOUNCE_SECONDS = env_int("WARDEN_ALERT_DEBOUNCE_SECONDS", 10)
+#: Channels (webhooks, Slack): outbound requests to private, loopback or link-local addresses
+#: are refused (SSRF) unless this is on; tests turn it on for their local HTTP server.
+WARDEN_WEBHOOK_ALLOW_PRIVATE = env_bool("WARDEN_WEBHOOK_ALLOW_PRIVATE", TESTING)
+WARDEN_WEBHOOK_TIMEOUT_SECONDS = env_int("WARDEN_WEBHOOK_TIMEOUT_SECONDS", 10)
+#: Attempts of one delivery (the first included) before it is marked failed.
+WARDEN_WEBHOOK_MAX_ATTEMPTS = env_int("WARDEN_WEBHOOK_MAX_ATTEMPTS", 5)
+#: The first retry waits this long; each next one twice as long (capped at an hour).
+WARDEN_WEBHOOK_RETRY_BASE_SECONDS = env_int(
+    "WARDEN_WEBHOOK_RETRY_BASE_SECONDS", 0 if TESTING else 30
+)
+#: /metrics without a token from these networks (CIDRs, comma-separated): the Prometheus
+#: server's own. Empty: a token with the ``metrics`` scope is required.
+WARDEN_METRICS_ALLOW_CIDRS = env_list("WARDEN_METRICS_ALLOW_CIDRS", [])
+for _cidr in WARDEN_METRICS_ALLOW_CIDRS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"WARDEN_METRICS_ALLOW_CIDRS: {_exc}") from _exc
 # A batch of 10,000 runtime events is a few MB of JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 #: Seconds a run may wait queued (or run) before the sweep hands it to a worker again.

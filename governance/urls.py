@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from governance.exporter.views import MetricsView
+
 # /livez, /readyz and /healthz are answered by governance.lib.health.HealthCheckMiddleware,
 # before the Host check and the HTTPS redirect that probes must not meet.
 urlpatterns = [
@@ -12,10 +14,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The Prometheus scrape: a metrics-scoped token or an allow-listed network (no session).
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("policies/", include("governance.policies.urls")),
     path("findings/", include("governance.findings.urls")),
     path("", include("governance.reports.urls")),
     path("", include("governance.accounts.urls")),
+    path("", include("governance.channels.urls")),
     path("", include("governance.web.urls")),
 ]
 

@@ -18,6 +18,7 @@ LAYERS = (
     "vocabulary",  # categories, severities, statuses
     "accounts",  # teams, roles, tokens, the access path
     "notifications",  # delivery (mail), knows people only
+    "channels",  # who is told: e-mail, Slack, signed webhooks, the delivery log
     "inventory",  # models, versions
     "evidence",  # scan runs, their subjects, passed checks
     "findings",  # findings, occurrences, audit trail; every write to them
@@ -27,6 +28,7 @@ LAYERS = (
     "ingest",  # the import pipeline on top of evidence, findings, inventory
     "runtime",  # post-deployment: deployments, runtime events, alert rules
     "hooks",  # model registry webhooks (MLflow): versions, scans, deployments
+    "exporter",  # /metrics: the Prometheus exposition of everything below
     "web",  # pages that compose everything
 )
 #: Project-level modules wire the apps together and may import any of them.

@@ -270,14 +270,37 @@ PAGE_ROUTES = [
     ("get", "/models/{model}/versions/{version}/report/", None),
     ("post", "/models/{model}/versions/{version}/report/pdf/", None),
     ("get", "/models/{model}/versions/{version}/report/pdf/{render}/", None),
+    # channels app
+    ("get", "/teams/{team}/channels/", None),
+    (
+        "post",
+        "/teams/{team}/channels/",
+        {
+            "name": "mine",
+            "kind": "webhook",
+            "url": "http://127.0.0.1:9/x",
+            "triggers": "sla",
+            "mode": "immediate",
+        },
+    ),
+    ("get", "/teams/{team}/channels/{channel}/", None),
+    (
+        "post",
+        "/teams/{team}/channels/{channel}/",
+        {"url": "http://127.0.0.1:9/y", "triggers": "sla", "mode": "digest", "enabled": "on"},
+    ),
+    ("post", "/teams/{team}/channels/{channel}/test/", None),
+    ("post", "/teams/{team}/channels/{channel}/delete/", None),
 ]
-#: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs.
-PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
+#: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs,
+#: and the Prometheus scrape (a metrics token or an allow-listed network: tests/exporter).
+PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/", "/metrics")
 
 
 @pytest.fixture
 def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
     from governance.accounts.services import api_token_create
+    from governance.channels.services import channel_create
     from governance.reports.models import ReportRender
 
     token, _ = api_token_create(team=team_beta, name="beta-ci", scope="write")
@@ -285,7 +308,12 @@ def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
     render = ReportRender.objects.create(
         team=team_beta, model=version.model, version=version, status="done", pdf=b"%PDF-1.7"
     )
-    return {**beta_world, "team": team_beta.slug, "token": token.pk, "render": render.pk}
+    channel = channel_create(
+        team=team_beta, name="beta-hook", kind="webhook", url="http://127.0.0.1:9/hook",
+        triggers=["sla"],
+    )  # fmt: skip
+    return {**beta_world, "team": team_beta.slug, "token": token.pk, "render": render.pk,
+            "channel": channel.pk}  # fmt: skip
 
 
 def _page(template: str, world: dict[str, Any]) -> str:
@@ -298,6 +326,7 @@ def _page(template: str, world: dict[str, Any]) -> str:
         team=world["team"],
         token=world["token"],
         render=world["render"],
+        channel=world["channel"],
     )
 
 

@@ -101,6 +101,8 @@ def _failure_record(source: str) -> None:
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
+    #: A ``metrics`` token reads /metrics only: every other API view refuses it.
+    accepts_metrics_scope = False
 
     def authenticate(self, request: Request) -> tuple[TokenUser, ApiToken] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
@@ -132,9 +134,22 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("this API token was revoked; create a new one")
         if token.expires_at is not None and token.expires_at <= now:
             raise exceptions.AuthenticationFailed("this API token has expired; create a new one")
+        if (token.scope == ApiToken.Scope.METRICS) != self.accepts_metrics_scope:
+            # a valid token, the wrong scope: forbidden, not unauthenticated
+            raise exceptions.PermissionDenied(
+                "a metrics token reads /metrics only"
+                if token.scope == ApiToken.Scope.METRICS
+                else "/metrics needs a token with the metrics scope"
+            )
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return TokenUser(token), token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+class MetricsTokenAuthentication(ApiTokenAuthentication):
+    """For /metrics: only tokens with the ``metrics`` scope."""
+
+    accepts_metrics_scope = True

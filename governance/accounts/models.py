@@ -56,6 +56,8 @@ class ApiToken(models.Model):
     class Scope(models.TextChoices):
         READ = "read", "Read"
         WRITE = "write", "Read and write"
+        #: Reads /metrics only (the Prometheus scrape of its team's series); no API access.
+        METRICS = "metrics", "Metrics scrape only"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)

@@ -24,6 +24,7 @@ from governance.findings.services import findings_import_apply
 from governance.ingest.models import ReportUpload
 from governance.inventory.services import version_get_or_create
 from governance.lib.api_errors import ApplicationError
+from governance.policies.channel_events import findings_critical_publish
 from governance.policies.services import verdict_record_for
 from governance.policies.sla import sla_days_for_model
 
@@ -152,6 +153,8 @@ def scan_run_import(
             sla_days=sla_days_for_model(scan_run.model),
             now=now,
         )
+        if counts.new:
+            findings_critical_publish(scan_run=scan_run)  # the team's channels, on commit
         passed = check_results_record(scan_run=scan_run, report=report, tool=tool)
         components_record(scan_run=scan_run, subject=subject, report=report)
         scan_run_finish(

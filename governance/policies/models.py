@@ -261,3 +261,23 @@ class VerdictRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version_id}: {self.verdict} ({self.source})"
+
+
+class GateWatch(models.Model):
+    """The last gate verdict of a version the watch evaluates (deployed versions): the
+    transition from passing to failing is what channels hear about, and the evidence rules
+    that were stale last time, so only newly stale evidence is announced. Also the source of
+    /metrics' gate verdicts (one GROUP BY, not a gate evaluation per scrape)."""
+
+    version = models.OneToOneField(
+        ModelVersion, on_delete=models.CASCADE, primary_key=True, related_name="gate_watch"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    verdict = models.CharField(max_length=8)
+    #: When ``verdict`` last changed.
+    changed_at = models.DateTimeField()
+    evaluated_at = models.DateTimeField()
+    stale_rules = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.version_id}: {self.verdict}"

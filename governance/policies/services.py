@@ -31,6 +31,7 @@ from governance.inventory.models import MLModel, ModelVersion
 from governance.inventory.services import gate_stamps_bump, model_update
 from governance.lib.actors import actor_fields
 from governance.lib.api_errors import ApplicationError
+from governance.policies.channel_events import exceptions_expired_publish
 from governance.policies.gate import GateResult, gate_evaluate
 from governance.policies.models import (
     PolicyEvent,
@@ -529,6 +530,7 @@ def exceptions_expire(*, now: datetime | None = None) -> list[int]:
         PolicyEvent.objects.bulk_create(events)
         model_ids = sorted({e.model_id for e in due})
         gate_stamps_bump(model_ids=model_ids)
+        exceptions_expired_publish(exceptions=due)  # the teams' channels (statuses as they were)
         expired_ids = [e.pk for e in due]
         transaction.on_commit(
             lambda: exceptions_expired_notify_task.delay(expired_ids, list(reopened))

@@ -32,6 +32,7 @@ import scanners
 from governance.evidence.services import scan_run_create
 from governance.ingest.imports import scan_run_import
 from governance.inventory.models import Deployment
+from governance.policies.channel_events import runtime_alert_publish
 from governance.policies.selectors import policy_effective_for
 from governance.runtime.models import AlertState, EventRollup
 from governance.runtime.partitions import TABLE
@@ -128,6 +129,7 @@ def alerts_evaluate(*, deployment: Deployment, now: datetime | None = None) -> l
             for s in AlertState.objects.select_for_update().filter(deployment=deployment)
         }
         firing: list[tuple[dict[str, Any], dict[str, Any], datetime]] = []
+        started: list[tuple[dict[str, Any], dict[str, Any], datetime]] = []
         changed = False
         for rule in rules:
             held, figures = _condition(deployment, rule, now)
@@ -148,12 +150,22 @@ def alerts_evaluate(*, deployment: Deployment, now: datetime | None = None) -> l
             state.save()
             if state.firing_since is not None:
                 firing.append((rule, figures, state.firing_since))
+                if not was_firing:
+                    started.append((rule, figures, state.firing_since))
         gone = set(states) - {r["id"] for r in rules}
         if gone:  # rules removed from the policy stop firing
             AlertState.objects.filter(deployment=deployment, rule_id__in=gone).delete()
             changed = changed or any(states[g].firing_since for g in gone)
         if changed:
             _record(deployment, firing, now)
+        for rule, figures, since in started:  # the team's channels hear of it on commit
+            runtime_alert_publish(
+                deployment=deployment,
+                rule=rule,
+                title=_title(deployment, rule, figures),
+                figures=figures,
+                since=since,
+            )
     return [rule["id"] for rule, _, _ in firing]
 
 
