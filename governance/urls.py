@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from governance.findings import views as findings_views
+
 # /livez, /readyz and /healthz are answered by governance.lib.health.HealthCheckMiddleware,
 # before the Host check and the HTTPS redirect that probes must not meet.
 urlpatterns = [
@@ -14,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("policies/", include("governance.policies.urls")),
     path("findings/", include("governance.findings.urls")),
+    path("components/", findings_views.components, name="components"),
     path("", include("governance.accounts.urls")),
     path("", include("governance.web.urls")),
 ]

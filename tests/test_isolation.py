@@ -80,6 +80,8 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/findings/{finding}/comments/", None),
     ("post", "/api/v1/findings/{finding}/comments/", {"text": "hello"}),
     ("get", "/api/v1/findings/{finding}/events/", None),
+    # naming another team's finding in a bulk action is the same 404
+    ("post", "/api/v1/findings/bulk/", {"ids": ["{finding}"], "status": "confirmed"}),
     # policies app
     ("get", "/api/v1/policies/{policy}/", None),
     (
@@ -115,6 +117,9 @@ LIST_ROUTES = [
     "/api/v1/sla/",
     "/api/v1/deployments/",
     "/api/v1/admission-log/",
+    "/api/v1/components/",
+    "/api/v1/components/?package=pkg",
+    "/api/v1/components/?cve=CVE-2024-1",
 ]
 
 
@@ -138,10 +143,13 @@ def _body(body: Any, world: dict[str, Any]) -> tuple[Any, str]:
     if isinstance(body, tuple):
         return body[1], body[0]
     if isinstance(body, dict):
-        filled = {
-            k: int(_url(v, world)) if isinstance(v, str) and v.startswith("{") else v
-            for k, v in body.items()
-        }
+
+        def fill(v: Any) -> Any:
+            if isinstance(v, list):
+                return [fill(item) for item in v]
+            return int(_url(v, world)) if isinstance(v, str) and v.startswith("{") else v
+
+        filled = {k: fill(v) for k, v in body.items()}
         return filled, "application/json"
     return body, "application/json"
 
@@ -235,13 +243,18 @@ PAGE_ROUTES = [
     ("post", "/findings/{finding}/triage/", {"comment": "mine now"}),
     ("get", "/policies/{policy}/", None),
     ("post", "/policies/{policy}/", {"document": "schema: warden.policy/v1\nname: q\n"}),
+    ("get", "/policies/{policy}/delete/", None),  # the confirm step
     ("post", "/policies/{policy}/delete/", None),
     ("get", "/policies/{policy}/export/", None),
     ("post", "/policies/exceptions/{exception}/decide/", {"decision": "reject", "reason": "no"}),
     ("get", "/teams/{team}/tokens/", None),
     ("post", "/teams/{team}/tokens/", {"name": "mine", "scope": "read"}),
     ("post", "/teams/{team}/settings/", {"allow_model_autocreate": "on"}),
+    ("get", "/teams/{team}/tokens/{token}/revoke/", None),  # the confirm step
     ("post", "/teams/{team}/tokens/{token}/revoke/", None),
+    # a person's saved views are theirs alone
+    ("get", "/findings/views/{saved_view}/delete/", None),
+    ("post", "/findings/views/{saved_view}/delete/", None),
 ]
 #: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs.
 PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
@@ -249,10 +262,15 @@ PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/")
 
 @pytest.fixture
 def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
     from governance.accounts.services import api_token_create
+    from governance.findings.services import saved_view_save
 
     token, _ = api_token_create(team=team_beta, name="beta-ci", scope="write")
-    return {**beta_world, "team": team_beta.slug, "token": token.pk}
+    owner = get_user_model().objects.get(username="outsider")
+    view = saved_view_save(user=owner, name="beta criticals", query="severity=critical")
+    return {**beta_world, "team": team_beta.slug, "token": token.pk, "saved_view": view.pk}
 
 
 def _page(template: str, world: dict[str, Any]) -> str:
@@ -264,6 +282,7 @@ def _page(template: str, world: dict[str, Any]) -> str:
         version="1.0",
         team=world["team"],
         token=world["token"],
+        saved_view=world["saved_view"],
     )
 
 

@@ -12,9 +12,12 @@ pytestmark = pytest.mark.django_db
 def test_lead_creates_a_token_shown_once_and_it_works(client_of: Any, lead: Any, api: Any) -> None:
     c = client_of(lead)
     page = c.post(
-        "/teams/alpha/tokens/", {"name": "github", "scope": "write", "expires_in_days": "30"}
+        "/teams/alpha/tokens/",
+        {"name": "github", "scope": "write", "expires_in_days": "30"},
+        follow=True,
     )
-    assert page.status_code == 200
+    # redirect after the POST: a refresh of the page shown creates nothing
+    assert page.redirect_chain == [("/teams/alpha/tokens/", 302)]
     raw = page.context["created_token"]
     assert raw.startswith("wdn_")
     assert raw.encode() in page.content
