@@ -164,7 +164,8 @@ class FindingsPage:
         shown = sorted(n for n in wanted if 1 <= n <= last)
         out: list[int | None] = []
         for n in shown:
-            if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
+            prev = out[-1] if out else None
+            if prev is not None and n - prev > 1:
                 out.append(None)
             out.append(n)
         return out
@@ -386,19 +387,19 @@ def components_usage(user: Any, *, package: str = "", cve: str = "") -> list[Com
         findings = findings.alias(search_document=finding_search_document()).filter(
             search_document__contains=cve.upper()
         )
-    for row in findings.values(
+    for frow in findings.values(
         "id", "model_id", "model__name", "team__slug", "package", "package_version", "ecosystem",
         "purl", "vuln_id", "severity", "status", "fixed_version", "version__version",
     ).order_by("package", "package_version", "model_id", "id")[:COMPONENT_ROWS]:  # fmt: skip
-        u = use(row["model_id"], row["model__name"], row["team__slug"], row["package"],
-                row["package_version"])  # fmt: skip
+        u = use(frow["model_id"], frow["model__name"], frow["team__slug"], frow["package"],
+                frow["package_version"])  # fmt: skip
         u.sources.add("finding")
-        u.ecosystem = u.ecosystem or row["ecosystem"]
-        u.purl = u.purl or row["purl"]
-        if row["version__version"]:
-            u.model_versions.add(row["version__version"])
+        u.ecosystem = u.ecosystem or frow["ecosystem"]
+        u.purl = u.purl or frow["purl"]
+        if frow["version__version"]:
+            u.model_versions.add(frow["version__version"])
         u.vulnerabilities.append({
-            "finding_id": row["id"], "id": row["vuln_id"], "severity": row["severity"],
-            "status": row["status"], "fixed_version": row["fixed_version"],
+            "finding_id": frow["id"], "id": frow["vuln_id"], "severity": frow["severity"],
+            "status": frow["status"], "fixed_version": frow["fixed_version"],
         })  # fmt: skip
     return sorted(uses.values(), key=lambda u: (u.package.lower(), u.version, u.model, u.team))

@@ -327,7 +327,7 @@ def exception_request_view(request: HttpRequest) -> HttpResponse:
     a date). Answers with what was requested and what was refused and why."""
     single = request.POST.get("finding", "")
     if single:
-        finding = finding_get_for_user(request.user, single if single.isdigit() else 0)
+        finding = finding_get_for_user(request.user, int(single) if single.isdigit() else 0)
         selection = findings_visible_to(request.user).filter(pk=finding.pk)
         error = ""
         back = reverse("findings:detail", args=[finding.pk])
