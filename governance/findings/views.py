@@ -268,7 +268,7 @@ def findings_bulk_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, result.summary())
         for line in result.refusal_lines():
             messages.warning(request, line)
-    return redirect(_back_to_list(request.POST.get("query", "")))
+    return redirect(_back_to_list(request.POST.get("query", ""), request.POST.get("page", "")))
 
 
 def _back_to_list(query: str, page: str = "") -> str:
