@@ -204,3 +204,23 @@ def test_assignee_me_filter(client_of: Any, member: Any, world: None) -> None:
     assert _page_ids(c.get("/findings/", {"assignee": "me"})) == ["CVE-2023-1111"]
     assert _api_ids(c.get("/api/v1/findings/", {"assignee": "member"})) == ["CVE-2023-1111"]
     assert len(_api_ids(c.get("/api/v1/findings/", {"assignee": "none"}))) == 3
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_search_is_answered_by_the_trigram_index(
+    team_alpha: Any, seed_findings: Any
+) -> None:
+    from governance.findings.filters import FindingFilters
+    from governance.findings.selectors import findings_filter_apply
+
+    seed_findings(team_alpha, "m", [(f"CVE-2024-{i}", "low") for i in range(50)])
+    qs = findings_filter_apply(Finding.objects.all(), FindingFilters(q="cve-2024-42"))
+    with connection.cursor() as cursor:
+        # a tiny table: take the cheap plans off so the plan shows what a large one uses
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        sql, params = qs.order_by().query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "finding_search_trgm" in plan, plan
+    assert [f.vuln_id for f in qs] == ["CVE-2024-42"]

@@ -136,7 +136,7 @@ def findings_bulk_triage(
     who = actor_fields(user)
     for start in range(0, len(ids), _CHUNK):
         rows = list(
-            Finding.objects.select_for_update()
+            Finding.objects.select_for_update(of=("self",))
             .filter(pk__in=ids[start : start + _CHUNK])
             .select_related("assignee", "team")
             .order_by("id")
