@@ -15,6 +15,15 @@ SEARCH_INDEX = (
 )
 
 
+class TrigramExtensionOnPostgres(TrigramExtension):
+    """pg_trgm, on PostgreSQL only both ways (Django's backwards step queries pg_extension
+    on any database)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def search_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(SEARCH_INDEX)
@@ -32,7 +41,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),  # a no-op on SQLite
+        TrigramExtensionOnPostgres(),  # a no-op on SQLite
         migrations.RunPython(search_index, search_index_drop),
         migrations.CreateModel(
             name="SavedView",
