@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.expressions import OrderBy
 from django.db.models.functions import Cast
 
 from governance.accounts.models import Team
@@ -46,6 +47,19 @@ def finding_search_document() -> models.Func:
         models.F("title"),
         models.F("file_path"),
         Cast(models.F("aliases"), models.TextField()),
+    )
+
+
+def severity_rank() -> models.Case:
+    """critical 4, high 3, medium 2, low 1, info 0: how lists sort by severity. The index
+    ``finding_severity_due`` is built over exactly this expression."""
+    return models.Case(
+        *[
+            models.When(severity=name, then=models.Value(rank))
+            for name, rank in SEVERITY_ORDER.items()
+        ],
+        default=models.Value(-1),
+        output_field=models.IntegerField(),
     )
 
 
@@ -184,6 +198,14 @@ class Finding(models.Model):
             models.Index(fields=["team", "sla_due"], name="finding_team_due"),
             models.Index(fields=["team", "last_seen"], name="finding_team_last_seen"),
             models.Index(fields=["version", "status"], name="finding_version_status"),
+            # The lists' default order (most severe, then nearest due date): the first page
+            # of a million findings is read from the index, not sorted.
+            models.Index(
+                OrderBy(severity_rank(), descending=True, nulls_last=True),
+                OrderBy(models.F("sla_due"), nulls_last=True),
+                OrderBy(models.F("id"), descending=True),
+                name="finding_severity_due",
+            ),
             # assigned findings only: an import's rows are unassigned and skip it
             models.Index(
                 fields=["assignee", "status"],

@@ -6,16 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import (
-    Case,
     Count,
     F,
-    IntegerField,
     OrderBy,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 from django.http import Http404, QueryDict
 from django.utils import timezone
@@ -25,12 +21,12 @@ from governance.accounts.selectors import team_ids_for
 from governance.findings.filters import FindingFilters, finding_filters_parse
 from governance.findings.models import (
     ACTIVE_STATUSES,
-    SEVERITY_ORDER,
     Finding,
     FindingEvent,
     FindingOccurrence,
     SavedView,
     finding_search_document,
+    severity_rank,
 )
 from governance.inventory.models import MLModel
 from governance.inventory.selectors import models_visible_to
@@ -101,11 +97,7 @@ def findings_search(qs: QuerySet[Finding], text: str) -> QuerySet[Finding]:
     return qs.alias(search_document=finding_search_document()).filter(match)
 
 
-_SEVERITY_RANK = Case(
-    *[When(severity=name, then=Value(rank)) for name, rank in SEVERITY_ORDER.items()],
-    default=Value(-1),
-    output_field=IntegerField(),
-)
+_SEVERITY_RANK = severity_rank()
 
 
 def findings_with_severity_rank(qs: QuerySet[Finding]) -> QuerySet[Finding]:

@@ -224,3 +224,23 @@ def test_on_postgresql_the_search_is_answered_by_the_trigram_index(
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "finding_search_trgm" in plan, plan
     assert [f.vuln_id for f in qs] == ["CVE-2024-42"]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_default_first_page_is_read_from_an_index(
+    team_alpha: Any, seed_findings: Any
+) -> None:
+    from governance.findings.filters import DEFAULT_ORDERING, FindingFilters
+    from governance.findings.selectors import findings_filter_apply, findings_ordered
+
+    seed_findings(team_alpha, "m", [(f"CVE-{i}", ["critical", "low"][i % 2]) for i in range(40)])
+    filters = FindingFilters(statuses=("open", "confirmed", "in_progress"))
+    qs = findings_ordered(findings_filter_apply(Finding.objects.all(), filters), DEFAULT_ORDERING)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a large table
+        cursor.execute("SET LOCAL enable_sort = off")
+        sql, params = qs[:100].query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "finding_severity_due" in plan, plan
+    assert [f.severity for f in qs[:21]] == ["critical"] * 20 + ["low"]
