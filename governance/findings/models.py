@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models.expressions import OrderBy
 from django.db.models.functions import Cast
 
 from governance.accounts.models import Team
@@ -51,8 +50,9 @@ def finding_search_document() -> models.Func:
 
 
 def severity_rank() -> models.Case:
-    """critical 4, high 3, medium 2, low 1, info 0: how lists sort by severity. The index
-    ``finding_severity_due`` is built over exactly this expression."""
+    """critical 4, high 3, medium 2, low 1, info 0: how lists sort by severity. On PostgreSQL
+    the index ``finding_severity_due`` (migration 0009) is built over exactly this expression,
+    so the lists' default order reads its first page from the index."""
     return models.Case(
         *[
             models.When(severity=name, then=models.Value(rank))
@@ -198,14 +198,6 @@ class Finding(models.Model):
             models.Index(fields=["team", "sla_due"], name="finding_team_due"),
             models.Index(fields=["team", "last_seen"], name="finding_team_last_seen"),
             models.Index(fields=["version", "status"], name="finding_version_status"),
-            # The lists' default order (most severe, then nearest due date): the first page
-            # of a million findings is read from the index, not sorted.
-            models.Index(
-                OrderBy(severity_rank(), descending=True, nulls_last=True),
-                OrderBy(models.F("sla_due"), nulls_last=True),
-                OrderBy(models.F("id"), descending=True),
-                name="finding_severity_due",
-            ),
             # assigned findings only: an import's rows are unassigned and skip it
             models.Index(
                 fields=["assignee", "status"],
