@@ -197,3 +197,22 @@ def test_one_transaction_nothing_half_done(
         )
     assert not Finding.objects.filter(status="confirmed").exists()
     assert not FindingEvent.objects.exists()
+
+
+def test_tokens_act_as_their_role(
+    api: Any, make_token: Any, team_alpha: Any, many: list[int]
+) -> None:
+    write = api(make_token(team_alpha, "write"))
+    body = write.post(
+        "/api/v1/findings/bulk/", {"ids": many[:3], "status": "confirmed"}, format="json"
+    ).json()
+    assert body["changed"] == 3
+    events = FindingEvent.objects.filter(finding_id__in=many[:3])
+    assert events.count() == 3
+    assert {(e.actor_id, e.actor_label) for e in events} == {(None, "token:ci-write")}
+    read = api(make_token(team_alpha, "read"))
+    body = read.post(
+        "/api/v1/findings/bulk/", {"ids": many[3:5], "status": "confirmed"}, format="json"
+    ).json()
+    assert body["changed"] == 0
+    assert "viewers cannot change findings" in body["refused"][0]["reason"]
