@@ -93,6 +93,11 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/policies/{policy}/export/?as=json", None),
     ("get", "/api/v1/policies/{policy}/revisions/", None),
     ("get", "/api/v1/exceptions/{exception}/", None),
+    (
+        "post",
+        "/api/v1/exceptions/bulk/",
+        {"findings": ["{finding}"], "justification": "for the isolation test", "days": 3},
+    ),
     ("post", "/api/v1/exceptions/{exception}/approve/", {"reason": "ok"}),
     ("post", "/api/v1/exceptions/{exception}/reject/", {"reason": "no"}),
     ("get", "/api/v1/sla/metrics/?team=beta", None),

@@ -180,3 +180,25 @@ def test_policy_delete_asks_to_confirm(
     done = c.post(f"/policies/{policy.pk}/delete/", {"change_note": "too strict"})
     assert done.status_code == 302
     assert RiskPolicy.objects.get(pk=policy.pk).archived_at is not None
+
+
+def test_the_api_requests_exceptions_for_many_findings(
+    client_of: Any, member: Any, finding: Finding
+) -> None:
+    other = Finding.objects.get(vuln_id="CVE-2")
+    c = client_of(member)
+    body = c.post(
+        "/api/v1/exceptions/bulk/",
+        {"findings": [finding.pk, other.pk], "justification": "pilot only, 2 weeks", "days": 14},
+        content_type="application/json",
+    ).json()
+    assert sorted(e["finding"] for e in body["requested"]) == sorted([finding.pk, other.pk])
+    assert body["refused"] == []
+    again = c.post(
+        "/api/v1/exceptions/bulk/",
+        {"filter": {"model": "churn"}, "justification": "pilot only, 2 weeks", "days": 14},
+        content_type="application/json",
+    ).json()
+    assert again["requested"] == []
+    assert again["refused"][0]["count"] == 2
+    assert "is already requested" in again["refused"][0]["reason"]
