@@ -153,3 +153,35 @@ def test_tokens_page_title_is_plain_text(
     page.reload()
     assert page.locator("[data-testid=new-token]").count() == 0  # shown once
     assert console == []
+
+
+def test_the_keyboard_walks_the_triage_queue(
+    live_server: Any,
+    page: Any,  # noqa: F811
+    console: list[str],
+    member: Any,
+    team_alpha: Any,
+    seed_findings: Any,
+) -> None:
+    seed_findings(team_alpha, "churn", [("CVE-A", "critical"), ("CVE-B", "high"), ("CVE-C", "low")])
+    base = live_server.url
+    _login(page, base, "member", "pw-member")
+    page.goto(f"{base}/findings/")
+    rows = page.locator("tr[data-finding]")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    second = rows.nth(1)
+    assert second.evaluate("el => el === document.activeElement")
+    page.keyboard.press("x")
+    assert second.locator("input[name=ids]").is_checked()
+    page.keyboard.press("k")
+    assert rows.nth(0).evaluate("el => el === document.activeElement")
+    page.keyboard.press("s")
+    assert (
+        rows.nth(0).locator("select[name=status]").evaluate("el => el === document.activeElement")
+    )
+    rows.nth(2).focus()
+    page.keyboard.press("o")
+    page.wait_for_url("**/findings/*/")
+    assert "CVE-C" in page.locator("h1").inner_text()
+    assert console == []
