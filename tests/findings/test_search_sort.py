@@ -244,3 +244,17 @@ def test_on_postgresql_the_default_first_page_is_read_from_an_index(
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "finding_severity_due" in plan, plan
     assert [f.severity for f in qs[:21]] == ["critical"] * 20 + ["low"]
+
+
+def test_the_dashboards_link_to_a_models_findings_is_exact(
+    client_of: Any, member: Any, team_alpha: Any, seed_findings: Any
+) -> None:
+    churn = seed_findings(team_alpha, "churn", [("CVE-1", "critical")]).model
+    seed_findings(team_alpha, "churn-v2", [("CVE-2", "critical")])
+    c = client_of(member)
+    # typed by a person, part of a name finds both
+    assert sorted(_page_ids(c.get("/findings/", {"model": "churn"}))) == ["CVE-1", "CVE-2"]
+    # the dashboard's link for one model lists that model's findings only
+    links = [url for *_, url in c.get("/dashboard/").context["riskiest"]]
+    link = next(u for u in links if f"model={churn.pk}" in u)
+    assert _page_ids(c.get(link)) == ["CVE-1"]
