@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from governance.findings.api import FindingViewSet
+from governance.findings.api import ComponentsApi, FindingViewSet
 from governance.hooks.api import MlflowHookApi
 from governance.ingest.api import ScanViewSet, VersionScanApi
 from governance.inventory.api import ModelViewSet
@@ -57,6 +57,7 @@ urlpatterns = [
         VersionScanApi.as_view(),
         name="model-scan-artifact",
     ),
+    re_path(r"^components/$", ComponentsApi.as_view(), name="components"),
     re_path(r"^events/$", RuntimeEventsApi.as_view(), name="events"),
     re_path(r"^events/prometheus/$", PrometheusEventsApi.as_view(), name="events-prometheus"),
     # Model registry hooks (hooks app): signed by the registry, not by a token.

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from governance.exporter.views import MetricsView
+from governance.findings import views as findings_views
 
 # /livez, /readyz and /healthz are answered by governance.lib.health.HealthCheckMiddleware,
 # before the Host check and the HTTPS redirect that probes must not meet.
@@ -19,6 +20,7 @@ urlpatterns = [
     path("policies/", include("governance.policies.urls")),
     path("findings/", include("governance.findings.urls")),
     path("", include("governance.reports.urls")),
+    path("components/", findings_views.components, name="components"),
     path("", include("governance.accounts.urls")),
     path("", include("governance.channels.urls")),
     path("", include("governance.web.urls")),

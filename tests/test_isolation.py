@@ -80,6 +80,8 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/findings/{finding}/comments/", None),
     ("post", "/api/v1/findings/{finding}/comments/", {"text": "hello"}),
     ("get", "/api/v1/findings/{finding}/events/", None),
+    # naming another team's finding in a bulk action is the same 404
+    ("post", "/api/v1/findings/bulk/", {"ids": ["{finding}"], "status": "confirmed"}),
     # policies app
     ("get", "/api/v1/policies/{policy}/", None),
     (
@@ -91,6 +93,11 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/policies/{policy}/export/?as=json", None),
     ("get", "/api/v1/policies/{policy}/revisions/", None),
     ("get", "/api/v1/exceptions/{exception}/", None),
+    (
+        "post",
+        "/api/v1/exceptions/bulk/",
+        {"findings": ["{finding}"], "justification": "for the isolation test", "days": 3},
+    ),
     ("post", "/api/v1/exceptions/{exception}/approve/", {"reason": "ok"}),
     ("post", "/api/v1/exceptions/{exception}/reject/", {"reason": "no"}),
     ("get", "/api/v1/sla/metrics/?team=beta", None),
@@ -115,6 +122,9 @@ LIST_ROUTES = [
     "/api/v1/sla/",
     "/api/v1/deployments/",
     "/api/v1/admission-log/",
+    "/api/v1/components/",
+    "/api/v1/components/?package=pkg",
+    "/api/v1/components/?cve=CVE-2024-1",
 ]
 
 
@@ -138,10 +148,13 @@ def _body(body: Any, world: dict[str, Any]) -> tuple[Any, str]:
     if isinstance(body, tuple):
         return body[1], body[0]
     if isinstance(body, dict):
-        filled = {
-            k: int(_url(v, world)) if isinstance(v, str) and v.startswith("{") else v
-            for k, v in body.items()
-        }
+
+        def fill(v: Any) -> Any:
+            if isinstance(v, list):
+                return [fill(item) for item in v]
+            return int(_url(v, world)) if isinstance(v, str) and v.startswith("{") else v
+
+        filled = {k: fill(v) for k, v in body.items()}
         return filled, "application/json"
     return body, "application/json"
 
@@ -259,12 +272,14 @@ PAGE_ROUTES = [
     ("post", "/findings/{finding}/triage/", {"comment": "mine now"}),
     ("get", "/policies/{policy}/", None),
     ("post", "/policies/{policy}/", {"document": "schema: warden.policy/v1\nname: q\n"}),
+    ("get", "/policies/{policy}/delete/", None),  # the confirm step
     ("post", "/policies/{policy}/delete/", None),
     ("get", "/policies/{policy}/export/", None),
     ("post", "/policies/exceptions/{exception}/decide/", {"decision": "reject", "reason": "no"}),
     ("get", "/teams/{team}/tokens/", None),
     ("post", "/teams/{team}/tokens/", {"name": "mine", "scope": "read"}),
     ("post", "/teams/{team}/settings/", {"allow_model_autocreate": "on"}),
+    ("get", "/teams/{team}/tokens/{token}/revoke/", None),  # the confirm step
     ("post", "/teams/{team}/tokens/{token}/revoke/", None),
     # reports app
     ("get", "/models/{model}/versions/{version}/report/", None),
@@ -291,6 +306,9 @@ PAGE_ROUTES = [
     ),
     ("post", "/teams/{team}/channels/{channel}/test/", None),
     ("post", "/teams/{team}/channels/{channel}/delete/", None),
+    # a person's saved views are theirs alone
+    ("get", "/findings/views/{saved_view}/delete/", None),
+    ("post", "/findings/views/{saved_view}/delete/", None),
 ]
 #: Pages outside the team-scoped world: allauth's own, Django admin (staff only), health, docs,
 #: and the Prometheus scrape (a metrics token or an allow-listed network: tests/exporter).
@@ -299,8 +317,11 @@ PUBLIC_OR_ADMIN = ("/accounts/", "/admin/", "/healthz", "/api/", "/metrics")
 
 @pytest.fixture
 def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
     from governance.accounts.services import api_token_create
     from governance.channels.services import channel_create
+    from governance.findings.services import saved_view_save
     from governance.reports.models import ReportRender
 
     token, _ = api_token_create(team=team_beta, name="beta-ci", scope="write")
@@ -312,8 +333,10 @@ def beta_pages(beta_world: dict[str, Any], team_beta: Any) -> dict[str, Any]:
         team=team_beta, name="beta-hook", kind="webhook", url="http://127.0.0.1:9/hook",
         triggers=["sla"],
     )  # fmt: skip
+    owner = get_user_model().objects.get(username="outsider")
+    view = saved_view_save(user=owner, name="beta criticals", query="severity=critical")
     return {**beta_world, "team": team_beta.slug, "token": token.pk, "render": render.pk,
-            "channel": channel.pk}  # fmt: skip
+            "channel": channel.pk, "saved_view": view.pk}  # fmt: skip
 
 
 def _page(template: str, world: dict[str, Any]) -> str:
@@ -327,6 +350,7 @@ def _page(template: str, world: dict[str, Any]) -> str:
         token=world["token"],
         render=world["render"],
         channel=world["channel"],
+        saved_view=world["saved_view"],
     )
 
 

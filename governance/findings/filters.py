@@ -5,12 +5,20 @@ bulk actions and exports that reuse a list's filter. Parsed once from query para
 
 Parameters (the same names on the page and in the API):
 
-- ``team``: a team slug; ``model``: a model id or name (case-insensitive); ``version``;
+- ``q``: search: a finding id, or text found (case-insensitive, partial) in the vulnerability
+  id, its aliases, the package, the title or the file path;
+- ``team``: a team slug; ``model``: a model id, or part of its name (case-insensitive);
+  ``version``;
 - ``status``: statuses, comma-separated or repeated; ``active`` (open, confirmed, in
   progress) and ``all`` are shorthands; ``severity``, ``category``: values, comma-separated;
-- ``tool``: a tool that reported it; ``since``: last seen at or after (ISO 8601);
+- ``tool``: part of the name of a tool that reported it; ``since``: last seen at or after
+  (ISO 8601);
+- ``assignee``: a username, ``me`` or ``none``;
 - ``overdue=1``: past the SLA due date;
 - ``reachable``: ``false`` (the tool's call analysis says never called), ``true``, ``unknown``.
+
+Sorting is ``ordering``: comma-separated keys of :data:`ORDERING_KEYS`, each ascending or with
+``-`` descending (``-severity`` is most severe first); ties end newest first.
 """
 
 from __future__ import annotations
@@ -44,12 +52,15 @@ class FindingFilters:
     since: datetime | None = None
     overdue: bool = False
     reachable: str = ""  # "", "true", "false" or "unknown"
+    q: str = ""
+    assignee: str = ""  # a username, "me" or "none"
     #: The ``status`` parameter as given ("active", "all", "open,confirmed"), for links.
     status_param: str = ""
 
     def as_params(self) -> dict[str, str]:
         """The filter as query parameters (for links to the next page, exports)."""
         params = {
+            "q": self.q,
             "team": self.team,
             "model": self.model,
             "version": self.version,
@@ -60,6 +71,7 @@ class FindingFilters:
             "since": self.since.isoformat() if self.since else "",
             "overdue": "1" if self.overdue else "",
             "reachable": self.reachable,
+            "assignee": self.assignee,
         }
         return {k: v for k, v in params.items() if v}
 
@@ -117,4 +129,45 @@ def finding_filters_parse(params: Any, *, default_status: str = "all") -> Findin
         overdue=str(params.get("overdue", "") or "").strip() in ("1", "true", "yes", "on"),
         reachable=reachable,
         status_param=",".join(statuses),
+        q=str(params.get("q", "") or "").strip()[:200],
+        assignee=str(params.get("assignee", "") or "").strip(),
     )
+
+
+#: What a list may be sorted by (the page's column headers, the API's ``ordering``).
+ORDERING_KEYS = ("severity", "sla_due", "last_seen", "first_seen", "title", "status", "id")
+#: The page's default: most severe first, then the nearest due date.
+DEFAULT_ORDERING = ("-severity", "sla_due")
+
+
+def finding_ordering_parse(value: str, *, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``ordering`` as a tuple of keys ("-severity", "sla_due"); an unknown key is an
+    ApplicationError naming the keys allowed."""
+    keys = tuple(k.strip() for k in str(value or "").split(",") if k.strip())
+    if not keys:
+        return default
+    if len(keys) > 3:
+        raise ApplicationError("ordering takes at most three keys")
+    for key in keys:
+        if key.lstrip("-") not in ORDERING_KEYS:
+            allowed = ", ".join(ORDERING_KEYS)
+            raise ApplicationError(
+                f"ordering must be among {allowed} (each may start with '-'), not {key!r}"
+            )
+    return keys
+
+
+#: The query parameters of a findings list (what a saved view or a link back may carry).
+LIST_PARAMS = (
+    "q", "team", "model", "version", "status", "severity", "category", "tool", "since",
+    "overdue", "reachable", "assignee", "ordering",
+)  # fmt: skip
+
+
+def list_query_clean(query: str) -> str:
+    """``query`` (a list's query string) with only the list's own parameters, in a stable
+    order: what a saved view stores and a redirect goes back to."""
+    from urllib.parse import parse_qsl, urlencode
+
+    pairs = parse_qsl(str(query or "").lstrip("?"), keep_blank_values=False)
+    return urlencode(sorted((k, v) for k, v in pairs if k in LIST_PARAMS and v)[:40])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Cast
 
 from governance.accounts.models import Team
 from governance.evidence.models import ScanRun, ScanSubject
@@ -20,9 +21,46 @@ __all__ = [
     "Finding",
     "FindingEvent",
     "FindingOccurrence",
+    "SavedView",
     "Severity",
     "Status",
 ]
+
+
+class _SearchDocument(models.Func):
+    """``UPPER(vuln_id || ' ' || package || ' ' || title || ' ' || file_path || ' ' ||
+    aliases::text)``: what the findings search looks in. Immutable on PostgreSQL, so a
+    trigram GIN index can be built over exactly this expression (migration 0008); the
+    columns are NOT NULL, so no COALESCE (which would change the expression)."""
+
+    function = "UPPER"
+    arg_joiner = " || ' ' || "
+    template = "%(function)s(%(expressions)s)"
+    output_field = models.TextField()
+
+
+def finding_search_document() -> models.Func:
+    return _SearchDocument(
+        models.F("vuln_id"),
+        models.F("package"),
+        models.F("title"),
+        models.F("file_path"),
+        Cast(models.F("aliases"), models.TextField()),
+    )
+
+
+def severity_rank() -> models.Case:
+    """critical 4, high 3, medium 2, low 1, info 0: how lists sort by severity. On PostgreSQL
+    the index ``finding_severity_due`` (migration 0009) is built over exactly this expression,
+    so the lists' default order reads its first page from the index."""
+    return models.Case(
+        *[
+            models.When(severity=name, then=models.Value(rank))
+            for name, rank in SEVERITY_ORDER.items()
+        ],
+        default=models.Value(-1),
+        output_field=models.IntegerField(),
+    )
 
 
 class Finding(models.Model):
@@ -292,3 +330,23 @@ class FindingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_value}->{self.to_value}"
+
+
+class SavedView(models.Model):
+    """A person's named findings filter ("my overdue criticals"): the list's query string."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_finding_views"
+    )
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="savedview_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

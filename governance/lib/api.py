@@ -34,7 +34,10 @@ class SafeCursorPagination(CursorPagination):
         if cursor is None or cursor.position is None:
             return
         ordering = self.get_ordering(request, queryset, view)
-        field = queryset.model._meta.get_field(ordering[0].lstrip("-"))
+        name = ordering[0].lstrip("-")
+        annotation = queryset.query.annotations.get(name)
+        field = annotation.output_field if annotation is not None else None
+        field = field or queryset.model._meta.get_field(name)
         value = field.to_python(cursor.position)
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
             raise OverflowError("position out of range")
@@ -47,3 +50,36 @@ class IdCursorPagination(SafeCursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+class CountedCursorPagination(IdCursorPagination):
+    """:class:`IdCursorPagination` that also says how many rows match: ``count``, counted
+    up to ``count_cap`` (one bounded query; ``count_capped`` says when there are more), so a
+    list of a million rows answers its first page as fast as one of a hundred."""
+
+    count_cap = 10_000
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        n = queryset.order_by()[: self.count_cap + 1].count()
+        self.count = min(n, self.count_cap)
+        self.count_capped = n > self.count_cap
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Any:
+        response = super().get_paginated_response(data)
+        response.data = {
+            "count": self.count,
+            "count_capped": self.count_capped,
+            **response.data,
+        }
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        out = super().get_paginated_response_schema(schema)
+        out["properties"] = {
+            "count": {"type": "integer", "example": 123, "description": "rows matching, "
+                      f"counted up to {self.count_cap}"},
+            "count_capped": {"type": "boolean", "description": "more rows match than count"},
+            **out["properties"],
+        }  # fmt: skip
+        return out

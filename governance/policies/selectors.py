@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from governance.accounts.models import Membership, Role
 from governance.accounts.selectors import has_role, team_ids_for
 from governance.findings.models import ACTIVE_STATUSES, Finding
 from governance.findings.selectors import with_active_versions
@@ -181,6 +182,37 @@ def exceptions_awaiting_decision(user: Any) -> QuerySet[RiskException]:
         .filter(status=RiskException.Status.REQUESTED)
         .order_by("requested_at", "id")
     )
+
+
+def exceptions_listed(user: Any, *, state: str) -> QuerySet[RiskException]:
+    """The user's exceptions in one state: ``pending`` (requested), ``active`` (approved,
+    not yet expired), ``expired``, ``rejected``; soonest to end first where it matters."""
+    qs = exceptions_visible_to(user)
+    if state == "pending":
+        return qs.filter(status=RiskException.Status.REQUESTED).order_by("requested_at", "id")
+    if state == "active":
+        return qs.filter(status=RiskException.Status.APPROVED).order_by("expires_at", "id")
+    if state == "expired":
+        return qs.filter(status=RiskException.Status.EXPIRED).order_by("-ended_at", "-id")
+    return qs.filter(status=RiskException.Status.REJECTED).order_by("-decided_at", "-id")
+
+
+def exception_deciders(exceptions: list[RiskException]) -> dict[int, list[str]]:
+    """For each exception, who may decide it: the leads of its team other than the person
+    who requested it (four eyes). One query for the whole list."""
+    team_ids = {e.team_id for e in exceptions}
+    leads: dict[int, list[tuple[int, str]]] = {}
+    rows = (
+        Membership.objects.filter(team_id__in=team_ids, role=Role.LEAD)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    for m in rows:
+        leads.setdefault(m.team_id, []).append((m.user_id, m.user.get_username()))
+    return {
+        e.pk: [name for uid, name in leads.get(e.team_id, []) if uid != e.requested_by_id]
+        for e in exceptions
+    }
 
 
 # --- SLA -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ eyes). Approval marks the finding ``risk_accepted``; expiry (the beat task) reop
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -582,3 +583,42 @@ def verdict_record_for(*, version_id: int, source: str) -> None:
     version = ModelVersion.objects.select_related("model").filter(pk=version_id).first()
     if version is not None and version.retired_at is None:
         gate_evaluate_recorded(version.model, version, source=source)
+
+
+#: At most this many exception requests at once (each is its own row, event and notice).
+BULK_EXCEPTIONS_LIMIT = 500
+
+
+def exceptions_request_bulk(
+    *, actor: Any, findings: Any, justification: str, expires_at: datetime
+) -> tuple[list[RiskException], dict[str, list[int]]]:
+    """Request an exception for each finding of ``findings`` (already scoped to ``actor``),
+    in one transaction: each is the request :func:`exception_request` makes, and one that it
+    refuses (a viewer, a closed finding, one already pending or approved) is listed with its
+    reason instead. Returns the requests made and the refusals (reason -> finding ids)."""
+    if len(justification.strip()) < 10:
+        raise ApplicationError("a justification of at least 10 characters is required")
+    ids = list(findings.order_by("id").values_list("id", flat=True)[: BULK_EXCEPTIONS_LIMIT + 1])
+    if len(ids) > BULK_EXCEPTIONS_LIMIT:
+        raise ApplicationError(
+            f"at most {BULK_EXCEPTIONS_LIMIT} exceptions are requested at once; "
+            "narrow the selection"
+        )
+    made: list[RiskException] = []
+    refused: dict[str, list[int]] = {}
+    with transaction.atomic():
+        for finding in Finding.objects.filter(pk__in=ids).select_related("model").order_by("id"):
+            try:
+                with transaction.atomic():  # a refusal undoes only its own request
+                    made.append(
+                        exception_request(
+                            actor=actor,
+                            finding=finding,
+                            justification=justification,
+                            expires_at=expires_at,
+                        )
+                    )
+            except ApplicationError as exc:
+                reason = re.sub(r"#\d+", "#…", exc.message)
+                refused.setdefault(reason, []).append(finding.pk)
+    return made, refused

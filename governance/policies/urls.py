@@ -11,5 +11,7 @@ urlpatterns = [
     path("<int:pk>/", views.policy_detail, name="detail"),
     path("<int:pk>/delete/", views.policy_delete, name="delete"),
     path("<int:pk>/export/", views.policy_export, name="export"),
+    path("exceptions/", views.exception_list, name="exceptions"),
+    path("exceptions/request/", views.exception_request_view, name="exception-request"),
     path("exceptions/<int:pk>/decide/", views.exception_decide, name="exception_decide"),
 ]

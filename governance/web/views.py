@@ -202,7 +202,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     [board.coverage[row.model.pk][c] for c in metrics.CATEGORIES],
                     findings_list
                     + "?"
-                    + urlencode({"team": row.model.team.slug, "model": row.model.name}),
+                    # by id: the list's model filter matches part of a name ("churn" would
+                    # also list "churn-v2"), an id exactly the row counted here
+                    + urlencode({"team": row.model.team.slug, "model": row.model.pk}),
                 )
                 for row in board.risk.riskiest
             ],

@@ -12,9 +12,12 @@ pytestmark = pytest.mark.django_db
 def test_lead_creates_a_token_shown_once_and_it_works(client_of: Any, lead: Any, api: Any) -> None:
     c = client_of(lead)
     page = c.post(
-        "/teams/alpha/tokens/", {"name": "github", "scope": "write", "expires_in_days": "30"}
+        "/teams/alpha/tokens/",
+        {"name": "github", "scope": "write", "expires_in_days": "30"},
+        follow=True,
     )
-    assert page.status_code == 200
+    # redirect after the POST: a refresh of the page shown creates nothing
+    assert page.redirect_chain == [("/teams/alpha/tokens/", 302)]
     raw = page.context["created_token"]
     assert raw.startswith("wdn_")
     assert raw.encode() in page.content
@@ -95,3 +98,42 @@ def test_outsider_cannot_change_another_teams_settings(
     assert client_of(outsider).post("/teams/alpha/settings/", {}).status_code == 404
     team_alpha.refresh_from_db()
     assert team_alpha.allow_model_autocreate
+
+
+def test_the_tokens_page_title_is_plain_text_and_a_refresh_creates_nothing(
+    client_of: Any, lead: Any
+) -> None:
+    import re
+
+    c = client_of(lead)
+    html = c.get("/teams/alpha/tokens/").content.decode()
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title is not None
+    assert title.group(1) == "API tokens · Alpha · Warden"
+    response = c.post("/teams/alpha/tokens/", {"name": "ci", "scope": "read"})
+    assert response.status_code == 302
+    shown = c.get("/teams/alpha/tokens/")  # the one page that shows it
+    assert shown.context["created_token"].startswith("wdn_")
+    again = c.get("/teams/alpha/tokens/")  # a refresh: a GET, nothing created, nothing shown
+    assert again.context["created_token"] is None
+    assert ApiToken.objects.count() == 1
+    # every input has a label
+    for field in ("name", "scope", "expires_in_days"):
+        assert f'<label for="id_{field}">' in again.content.decode()
+
+
+def test_revoke_asks_to_confirm_first(
+    client_of: Any, lead: Any, make_token: Any, team_alpha: Any
+) -> None:
+    make_token(team_alpha, "read")
+    token = ApiToken.objects.get()
+    c = client_of(lead)
+    listing = c.get("/teams/alpha/tokens/").content.decode()
+    assert f'class="button danger" href="/teams/alpha/tokens/{token.pk}/revoke/"' in listing
+    confirm = c.get(f"/teams/alpha/tokens/{token.pk}/revoke/").content.decode()
+    assert "is refused from now on" in confirm
+    assert '<button type="submit" class="danger" data-confirm>Revoke this token</button>' in (
+        confirm
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is None

@@ -74,6 +74,11 @@ def test_lead_creates_and_revokes_a_token_in_the_browser(
     assert token.startswith("wdn_")
     assert ApiToken.objects.get().name == "github-actions"
     page.click("tr[data-token=github-actions] >> text=Revoke")
+    # a confirm step, naming what stops working, with a danger-styled button
+    page.wait_for_url("**/revoke/")
+    assert "Revoke the token 'github-actions'?" in page.locator("h1").inner_text()
+    assert ApiToken.objects.get().revoked_at is None
+    page.click("button.danger >> text=Revoke this token")
     page.wait_for_selector("tr[data-token=github-actions] >> text=revoked")
     assert ApiToken.objects.get().revoked_at is not None
 

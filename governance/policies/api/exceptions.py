@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from django.http import Http404, QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -15,7 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.accounts.access import TeamScopedViewSetMixin
-from governance.findings.selectors import finding_get_for_user
+from governance.findings.filters import finding_filters_parse
+from governance.findings.selectors import (
+    finding_get_for_user,
+    findings_filter_apply,
+    findings_visible_to,
+)
 from governance.inventory.selectors import model_get_for_user
 from governance.lib.api_errors import ApplicationError
 from governance.policies.models import RiskException
@@ -23,6 +30,7 @@ from governance.policies.services import (
     exception_approve,
     exception_reject,
     exception_request,
+    exceptions_request_bulk,
 )
 
 # --- exceptions ------------------------------------------------------------------------------
@@ -82,6 +90,41 @@ class ExceptionRequestSerializer(serializers.Serializer):
         if ("expires_at" in attrs) == ("days" in attrs):
             raise serializers.ValidationError("give either expires_at or days")
         return attrs
+
+
+class ExceptionBulkRequestSerializer(serializers.Serializer):
+    findings = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=500,
+        help_text="finding ids; or instead:",
+    )
+    filter = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text="every finding this findings-list filter matches (q, team, model, status...)",
+    )
+    justification = serializers.CharField(max_length=10000)
+    expires_at = serializers.DateTimeField(required=False)
+    days = serializers.IntegerField(required=False, min_value=1, max_value=3650)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("findings" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError("give either findings or filter")
+        if ("expires_at" in attrs) == ("days" in attrs):
+            raise serializers.ValidationError("give either expires_at or days")
+        return attrs
+
+
+class RefusalSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    count = serializers.IntegerField()
+    findings = serializers.ListField(child=serializers.IntegerField())
+
+
+class ExceptionBulkResultSerializer(serializers.Serializer):
+    requested = ExceptionSerializer(many=True)
+    refused = RefusalSerializer(many=True, help_text="findings given no request, and why")
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -145,6 +188,48 @@ class ExceptionViewSet(
         )
         fresh = self.get_queryset().get(pk=exception.pk)
         return Response(ExceptionSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ExceptionBulkRequestSerializer, responses={201: ExceptionBulkResultSerializer}
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        """Request an exception for each of many findings (ids, or a findings-list filter),
+        in one transaction; a finding that cannot have one (not open, already pending,
+        your role) is listed under ``refused`` with the reason. An id that is not one of
+        your teams' findings is a 404."""
+        form = ExceptionBulkRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        visible = findings_visible_to(request.user)
+        if "findings" in data:
+            wanted = set(data["findings"])
+            selection = visible.filter(pk__in=wanted)
+            if selection.count() != len(wanted):
+                raise Http404("finding not found")
+        else:
+            filters = finding_filters_parse(
+                QueryDict(urlencode(data["filter"])), default_status="active"
+            )
+            selection = findings_filter_apply(visible, filters, user=request.user)
+        expires_at = data.get("expires_at") or timezone.now() + timedelta(days=data["days"])
+        made, refused = exceptions_request_bulk(
+            actor=request.user,
+            findings=selection,
+            justification=data["justification"],
+            expires_at=expires_at,
+        )
+        fresh = self.get_queryset().filter(pk__in=[e.pk for e in made]).order_by("id")
+        return Response(
+            {
+                "requested": ExceptionSerializer(fresh, many=True).data,
+                "refused": [
+                    {"reason": why, "count": len(ids), "findings": ids}
+                    for why, ids in refused.items()
+                ],
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=DecisionSerializer, responses={200: ExceptionSerializer})
     @action(detail=True, methods=["post"])
