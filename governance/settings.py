@@ -285,6 +285,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "GateVerdictEnum": ["pass", "warn", "fail"],
+        "ReasonVerdictEnum": ["fail", "warn"],
+        "ScanRunStatusEnum": "governance.evidence.models.ScanRun.Status",
+        "FindingStatusEnum": "governance.vocabulary.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
