@@ -491,10 +491,10 @@ class Command(BaseCommand):
         FindingEvent.objects.bulk_update(created, ["created_at"], batch_size=2000)
         first_seen = Finding.objects.filter(pk=OuterRef("finding_id")).values("first_seen")
         FindingOccurrence.objects.filter(finding__in=scope).update(first_seen=Subquery(first_seen))
-        resolved_at = Finding.objects.filter(pk=OuterRef("finding_id")).values("resolved_at")
+        fixed_at = Finding.objects.filter(pk=OuterRef("finding_id")).values("resolved_at")
         FindingOccurrence.objects.filter(
             finding_id__in=fixed_ids, state=FindingOccurrence.State.ACTIVE
-        ).update(state=FindingOccurrence.State.FIXED, closed_at=Subquery(resolved_at))
+        ).update(state=FindingOccurrence.State.FIXED, closed_at=Subquery(fixed_at))
         earliest = (
             Finding.objects.filter(first_scan_id=OuterRef("pk"))
             .order_by("first_seen")
