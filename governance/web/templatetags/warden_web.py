@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from django import template
 from django.utils.html import format_html
 
+from governance.accounts.selectors import ASSIGNABLE_ROLES
+
 register = template.Library()
 
 _CVE = re.compile(r"^CVE-\d{4}-\d{4,}$", re.IGNORECASE)
@@ -53,6 +55,15 @@ def reference_link(reference: Any) -> str:
             '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', text, text
         )
     return format_html("{}", text)
+
+
+@register.filter
+def assignable(memberships: Any) -> Any:
+    """``{% for m in members|assignable %}``: only those a finding may be assigned to (no
+    read-only viewers; ``accounts.selectors.assignable_members`` is the same rule)."""
+    if hasattr(memberships, "filter"):
+        return memberships.filter(role__in=ASSIGNABLE_ROLES)
+    return [m for m in memberships if m.role in ASSIGNABLE_ROLES]
 
 
 #: What each user created by ``seed_demo`` sees (their address is <name>@warden.example).
