@@ -48,7 +48,15 @@ def test_make_serve_sends_plotly_compressed_with_a_long_cache_header(
     assert status == 200
     assert "Content-Encoding" not in headers
     assert len(body) == plain_size
-    # An unhashed name is not cached for long: a new release must reach browsers.
-    status, headers, _ = http("GET", f"{server.url}/static/css/warden.css")
+    # Only the hashed copies are kept (and compressed): pages name them through {% static %}.
+    css = manifest["css/warden.css"]
+    status, headers, _ = http("GET", f"{server.url}/static/{css}")
     assert status == 200
-    assert "immutable" not in headers.get("Cache-Control", "")
+    assert "immutable" in headers["Cache-Control"]
+    assert http("GET", f"{server.url}/static/css/warden.css")[0] == 404
+    # What Warden never serves is not collected: plotly's Jupyter widget bundle (4.8 MB).
+    assert not list((tmp_path / "static").rglob("widgetbundle*"))
+    # Source maps are served but not pre-compressed (developer tools only).
+    maps = list((tmp_path / "static").rglob("*.map"))
+    assert maps
+    assert not list((tmp_path / "static").rglob("*.map.br"))
