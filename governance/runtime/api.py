@@ -31,8 +31,10 @@ from governance.inventory.selectors import model_lookup
 from governance.lib.api_errors import ApplicationError
 from governance.lib.parsers import FastJSONParser, PlainTextParser
 from governance.runtime.events import events_ingest
+from governance.runtime.models import EVENT_KINDS
 from governance.runtime.prometheus import prometheus_ingest
 from governance.runtime.services import deployment_create, deployment_end
+from governance.vocabulary import Severity
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -65,6 +67,18 @@ class DeploymentInputSerializer(serializers.Serializer):
         max_length=1000, required=False, allow_blank=True, default=""
     )
     team = serializers.SlugField(required=False, allow_blank=True, default="")
+
+
+# One event of the warden.runtime/v1 shape, for the API docs: events_ingest() checks them.
+class RuntimeEventSerializer(serializers.Serializer):
+    time = serializers.DateTimeField(help_text="ISO 8601 with a time zone")
+    kind = serializers.ChoiceField(choices=EVENT_KINDS)
+    rule = serializers.CharField(max_length=200, help_text="the detector, monitor or rule")
+    count = serializers.IntegerField(min_value=1, default=1, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    detail = serializers.DictField(
+        required=False, help_text="free-form context kept with the event (up to a few KB)"
+    )
 
 
 class DeploymentCreatedSerializer(DeploymentSerializer):
@@ -220,10 +234,7 @@ class RuntimeEventsApi(RuntimeEventsScoped):
                 "deployment": serializers.JSONField(
                     help_text='a deployment id, or {"model": …, "environment": …}'
                 ),
-                "events": serializers.ListField(
-                    child=serializers.DictField(),
-                    help_text="up to 10,000 events: time, kind, rule, count, severity, detail",
-                ),
+                "events": RuntimeEventSerializer(many=True, help_text="up to 10,000 events"),
             },
         ),
         responses={
