@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "governance.lib.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the body: a declared or streamed body past the limit is a 413.
+    "governance.lib.limits.RequestSizeLimitMiddleware",
     "governance.lib.inputs.RejectUnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -259,8 +261,14 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads above this go to a temporary file, never whole in memory; the first handler stops
+# a file at WARDEN_MAX_REPORT_BYTES as it streams (governance.lib.limits).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "governance.lib.limits.ReportSizeUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

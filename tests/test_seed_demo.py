@@ -130,7 +130,7 @@ def test_seed_demo_lays_down_90_days_of_history(client: Any) -> None:
 
     from django.utils import timezone
 
-    from governance.metrics.models import PostureSnapshot
+    from governance.metrics.models import PostureTeamDay
     from governance.metrics.selectors import posture_trend
     from governance.metrics.sla import mttr, sla_metrics
 
@@ -142,7 +142,7 @@ def test_seed_demo_lays_down_90_days_of_history(client: Any) -> None:
 
     # The trend: a rollup for (nearly) every day of the window, and a real shape.
     points = posture_trend(
-        PostureSnapshot.objects.exclude(team__slug="outsiders"),
+        PostureTeamDay.objects.exclude(team__slug="outsiders"),  # what the dashboard reads
         today=today,
         today_by_severity={},
         days=90,

@@ -297,19 +297,11 @@ class ScanViewSet(
                 status_code=403,
             )
         upload = data["file"]
-        from django.conf import settings
-
-        if upload.size > settings.WARDEN_MAX_REPORT_BYTES:
-            raise ApplicationError(
-                f"report is {upload.size:,} bytes; the limit is "
-                f"{settings.WARDEN_MAX_REPORT_BYTES:,} (WARDEN_MAX_REPORT_BYTES)",
-                status_code=413,
-            )
         run_async = request.query_params.get("async") in ("1", "true", "yes") or None
         result = report_submit(
             team=team,
             model_name=data["model"],
-            data=upload.read(),
+            data=upload,  # the spooled file: hashed and stored piece by piece
             filename=upload.name or "",
             version=data["version"],
             artifact_sha256=data["artifact_sha256"],

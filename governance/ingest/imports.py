@@ -49,12 +49,16 @@ def scan_run_import_queued(*, scan_run_id: int) -> ScanRun:
         scan_run = ScanRun.objects.select_for_update().get(pk=scan_run_id)
         if scan_run.status in (ScanRun.Status.DONE, ScanRun.Status.FAILED):
             return scan_run
-        upload = ReportUpload.objects.filter(scan_run=scan_run).first()
-        if upload is None:
+        uploads = ReportUpload.objects.filter(scan_run=scan_run)
+        # One piece in memory at a time as they arrive; the joined bytes are what is parsed.
+        raw = b"".join(
+            uploads.order_by("seq").values_list("data", flat=True).iterator(chunk_size=1)
+        )
+        if not raw or len(raw) != (scan_run.report_size or len(raw)):
             scan_run_fail(scan_run_id=scan_run.pk, error="the uploaded report is missing")
+            uploads.delete()
             scan_run.refresh_from_db()
             return scan_run
-        raw = bytes(upload.data)
         try:
             report = scanners.parse(
                 raw,
@@ -66,10 +70,10 @@ def scan_run_import_queued(*, scan_run_id: int) -> ScanRun:
         except (scanners.ReportError, ApplicationError) as exc:
             message = exc.message if isinstance(exc, ApplicationError) else str(exc)
             scan_run_fail(scan_run_id=scan_run.pk, error=f"cannot import this report: {message}")
-            upload.delete()
+            uploads.delete()
             scan_run.refresh_from_db()
             return scan_run
-        upload.delete()
+        uploads.delete()
     scan_run.refresh_from_db()
     return scan_run
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,7 +26,7 @@ from governance.evidence.models import ScanRun
 from governance.evidence.services import scan_run_create
 from governance.ingest.artifacts import SCAN_TYPE, SERVER_SCAN_PREFIX, artifact_path
 from governance.ingest.imports import report_nul_free, report_parse, scan_run_import
-from governance.ingest.models import ReportUpload
+from governance.ingest.models import REPORT_CHUNK_BYTES, ReportUpload
 from governance.ingest.tasks import artifact_scan_task, scan_import_task
 from governance.inventory.models import ModelVersion
 from governance.inventory.services import (
@@ -50,11 +51,51 @@ class SubmitResult:
     created: bool  # False: this exact report was already imported for this model/version
 
 
+class ReportBody:
+    """A report's bytes, in memory or in a file, read in bounded pieces."""
+
+    _PIECE = 1024 * 1024
+
+    def __init__(self, data: bytes | IO[bytes]) -> None:
+        self._data = data
+        if isinstance(data, bytes | bytearray | memoryview):
+            self.size = len(data)
+        else:
+            size = getattr(data, "size", None)
+            if size is None:
+                data.seek(0, 2)
+                size = data.tell()
+            self.size = int(size)
+
+    def pieces(self, piece_bytes: int = _PIECE) -> Iterator[bytes]:
+        if isinstance(self._data, bytes | bytearray | memoryview):
+            view = memoryview(self._data)
+            for start in range(0, len(view), piece_bytes):
+                yield bytes(view[start : start + piece_bytes])
+            return
+        self._data.seek(0)
+        while piece := self._data.read(piece_bytes):
+            yield piece
+
+    def digest(self) -> tuple[str, bool]:
+        """The sha256 of the bytes, and whether they are only whitespace."""
+        sha, blank = hashlib.sha256(), True
+        for piece in self.pieces():
+            sha.update(piece)
+            blank = blank and not piece.strip()
+        return sha.hexdigest(), blank
+
+    def read(self) -> bytes:
+        if isinstance(self._data, bytes):
+            return self._data
+        return b"".join(self.pieces())
+
+
 def report_submit(
     *,
     team: Team,
     model_name: str,
-    data: bytes,
+    data: bytes | IO[bytes],
     filename: str = "",
     version: str = "",
     artifact_sha256: str = "",
@@ -71,14 +112,20 @@ def report_submit(
 ) -> SubmitResult:
     """Accept a report for a model. Idempotent on (model, version, report sha256). Small
     reports import now; large ones (or ``run_async=True``) are queued for a worker. An
-    unknown model is a 404 unless ``create_model`` (and the team allows it)."""
-    if len(data) > settings.WARDEN_MAX_REPORT_BYTES:
+    unknown model is a 404 unless ``create_model`` (and the team allows it).
+
+    ``data`` is the report's bytes or a file holding them (an upload Django spooled to a
+    temporary file): a queued report is hashed and stored piece by piece, so the process
+    never holds it whole."""
+    body = ReportBody(data)
+    if body.size > settings.WARDEN_MAX_REPORT_BYTES:
         raise ApplicationError(
-            f"report is {len(data):,} bytes; the limit is {settings.WARDEN_MAX_REPORT_BYTES:,} "
+            f"report is {body.size:,} bytes; the limit is {settings.WARDEN_MAX_REPORT_BYTES:,} "
             "(WARDEN_MAX_REPORT_BYTES)",
             status_code=413,
         )
-    if not data.strip():
+    digest, blank = body.digest()
+    if blank:
         raise ApplicationError("the report file is empty")
     if scan_type and scan_type not in PARSERS:
         raise ApplicationError(
@@ -89,9 +136,13 @@ def report_submit(
         raise ApplicationError("artifact_sha256 must be 64 lower-case hex characters")
     if artifact_sha256 and not version.strip():
         raise ApplicationError("artifact_sha256 needs a version")
-    digest = hashlib.sha256(data).hexdigest()
     if run_async is None:
-        run_async = len(data) > settings.WARDEN_ASYNC_THRESHOLD_BYTES
+        # Without a broker the "worker" is this process: storing the report to read it back
+        # at once would only cost time (a second a 24 MB report) and memory.
+        run_async = (
+            body.size > settings.WARDEN_ASYNC_THRESHOLD_BYTES
+            and not settings.CELERY_TASK_ALWAYS_EAGER
+        )
 
     # Idempotency first: a re-posted report is answered from its first run without parsing.
     target = target.replace("\x00", "").strip()[:500]
@@ -107,9 +158,11 @@ def report_submit(
         return SubmitResult(first_run, created=False)
 
     report = None
+    data_now = b""
     if not run_async:
         # Parse before opening the transaction: a bad report writes nothing, not even a model.
-        report = report_parse(data, filename, scan_type)
+        data_now = body.read()
+        report = report_parse(data_now, filename, scan_type)
 
     with transaction.atomic():
         model, _ = model_get_or_create(team=team, name=model_name, create=create_model)
@@ -127,7 +180,7 @@ def report_submit(
                     version=model_version,
                     scan_type=scan_type or (report.scan_type if report else ""),
                     report_sha256=digest,
-                    report_size=len(data),
+                    report_size=body.size,
                     report_name=(filename or "").replace("\x00", "")[:255],
                     commit=commit[:64],
                     branch=branch[:255],
@@ -146,9 +199,10 @@ def report_submit(
             )
             return SubmitResult(existing, created=False)
         if report is not None:
-            scan_run_import(scan_run=scan_run, report=report, nul_free=report_nul_free(data))
+            scan_run_import(scan_run=scan_run, report=report, nul_free=report_nul_free(data_now))
         else:
-            ReportUpload.objects.create(scan_run=scan_run, data=data)
+            for seq, piece in enumerate(body.pieces(REPORT_CHUNK_BYTES)):
+                ReportUpload.objects.create(scan_run=scan_run, seq=seq, data=piece)
             ScanRun.objects.filter(pk=scan_run.pk).update(attempts=1, enqueued_at=timezone.now())
             run_id = scan_run.pk
             transaction.on_commit(lambda: enqueue(scan_import_task, run_id))

@@ -114,3 +114,20 @@ def remediation_figure(
         yaxis={"title": {"text": "days"}, "rangemode": "tozero"}, showlegend=False, **_LAYOUT
     )
     return _as_dict(fig)
+
+
+def event_rates_figure(series: list[tuple[str, list[str], list[int]]]) -> dict[str, Any]:
+    """Lines: runtime events per hour, one line per (deployment, rule) ``(name, hours,
+    counts)``, every hour of the window."""
+    fig = go.Figure(
+        data=[
+            go.Scatter(name=name, x=hours, y=counts, mode="lines+markers")
+            for name, hours, counts in series
+        ]
+    )
+    fig.update_layout(
+        yaxis={"title": {"text": "events per hour"}, "rangemode": "tozero"},
+        xaxis_type="date",
+        **_LAYOUT,
+    )
+    return _as_dict(fig)

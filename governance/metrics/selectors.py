@@ -10,28 +10,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
 from governance.accounts.models import Team
 from governance.accounts.selectors import team_get_for_user, team_ids_for
 from governance.evidence.models import ScanRun
-from governance.findings.models import ACTIVE_STATUSES, Finding
-from governance.inventory.models import MLModel
-from governance.metrics.models import PostureDay, PostureSnapshot
+from governance.findings.models import Finding
+from governance.inventory.models import Deployment, GateStamp, MLModel, ModelVersion
+from governance.metrics.counts import (
+    _ACTIVE,
+    CATEGORIES,
+    ActiveFindings,
+    active_findings,
+    active_from_parts,
+    active_parts,
+)
+from governance.metrics.models import PostureDay, PostureSnapshot, PostureTeamDay
 from governance.metrics.sla import (
+    REMEDIATION_WINDOW_DAYS,
     SEVERITIES,
     Mttr,
     SlaCompliance,
     mttr,
+    mttr_from_parts,
     sla_compliance,
+    sla_from_parts,
     window_start,
 )
-from governance.vocabulary import CATEGORY_CHOICES
+from governance.policies.gate import gate_evaluate
 
-CATEGORIES = tuple(value for value, _ in CATEGORY_CHOICES)
-_ACTIVE = Q(status__in=ACTIVE_STATUSES)
+__all__ = [
+    "CATEGORIES",
+    "ActiveFindings",
+    "active_findings",
+    "active_from_parts",
+    "active_parts",
+    "dashboard_get",
+    "model_risk",
+    "posture_trend",
+]
 
 
 @dataclass(frozen=True)
@@ -50,8 +71,12 @@ class DashboardScope:
     def scan_runs(self) -> QuerySet[ScanRun]:
         return ScanRun.objects.filter(team_id__in=self.team_ids)
 
-    def snapshots(self) -> QuerySet[PostureSnapshot]:
-        return PostureSnapshot.objects.filter(team_id__in=self.team_ids)
+    def deployments(self) -> QuerySet[Deployment]:
+        return Deployment.objects.filter(team_id__in=self.team_ids)
+
+    def snapshots(self) -> QuerySet[PostureTeamDay]:
+        """The daily rollup's team sums (what the trend reads)."""
+        return PostureTeamDay.objects.filter(team_id__in=self.team_ids)
 
 
 def dashboard_scope_for(
@@ -62,44 +87,6 @@ def dashboard_scope_for(
         team = team_get_for_user(user, team_slug)
         return DashboardScope(team=team, team_ids=[team.pk])
     return DashboardScope(team=None, team_ids=list(team_ids_for(user)))
-
-
-@dataclass(frozen=True)
-class ActiveFindings:
-    """Active findings by layer and severity, and how many of them are overdue."""
-
-    matrix: dict[str, dict[str, int]]  # category -> severity -> n, every key present
-    overdue: int
-
-    @property
-    def total(self) -> int:
-        return sum(sum(row.values()) for row in self.matrix.values())
-
-    @property
-    def by_severity(self) -> dict[str, int]:
-        return {s: sum(row[s] for row in self.matrix.values()) for s in SEVERITIES}
-
-
-def active_findings(findings: QuerySet[Finding], *, today: date) -> ActiveFindings:
-    """One query over the active findings, grouped by category and severity.
-
-    - matrix[category][severity] = #active findings of that layer and severity (the four
-      supply-chain layers plus code findings); total and by_severity are its sums;
-    - overdue = #active findings with ``sla_due < today`` (the SLA clock ran out; a finding
-      due today is not overdue yet).
-    """
-    matrix = {c: dict.fromkeys(SEVERITIES, 0) for c in CATEGORIES}
-    overdue = 0
-    rows = (
-        findings.filter(_ACTIVE)
-        .order_by()
-        .values("category", "severity")
-        .annotate(n=Count("id"), overdue=Count("id", filter=Q(sla_due__lt=today)))
-    )
-    for row in rows:
-        matrix.setdefault(row["category"], dict.fromkeys(SEVERITIES, 0))[row["severity"]] = row["n"]
-        overdue += row["overdue"]
-    return ActiveFindings(matrix=matrix, overdue=overdue)
 
 
 @dataclass(frozen=True)
@@ -140,14 +127,31 @@ def model_risk(
             active=Count("id"),
         )
     )
+    return model_risk_from_rows([dict(r) for r in rows], models, count=models.count(), limit=limit)
+
+
+def model_risk_from_rows(
+    rows: list[dict[str, Any]],
+    models: QuerySet[MLModel],
+    *,
+    count: int,
+    limit: int = 10,
+    risky: int | None = None,
+) -> ModelRisk:
+    """:func:`model_risk` from per-model rows (model_id, critical, high, overdue, active);
+    ``count`` is the number of models in scope, ``risky`` the number with an active critical
+    or high finding when ``rows`` holds only the top ones. One query: the top models."""
+    rows = [r for r in rows if r["active"]]
     rows.sort(
         key=lambda r: (-r["critical"], -r["high"], -r["overdue"], -r["active"], r["model_id"])
     )
     top = rows[:limit]
     by_id = models.select_related("team", "owner").in_bulk([r["model_id"] for r in top])
     return ModelRisk(
-        models=models.count(),
-        with_critical_or_high=sum(1 for r in rows if r["critical"] or r["high"]),
+        models=count,
+        with_critical_or_high=(
+            sum(1 for r in rows if r["critical"] or r["high"]) if risky is None else risky
+        ),
         riskiest=[
             RiskRow(by_id[r["model_id"]], r["critical"], r["high"], r["overdue"], r["active"])
             for r in top
@@ -164,7 +168,7 @@ class TrendPoint:
 
 
 def posture_trend(
-    snapshots: QuerySet[PostureSnapshot],
+    snapshots: QuerySet[PostureSnapshot] | QuerySet[PostureTeamDay],
     *,
     today: date,
     today_by_severity: dict[str, int],
@@ -235,6 +239,78 @@ def layer_coverage(runs: QuerySet[ScanRun]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class FailingDeployment:
+    deployment: Deployment
+    verdict: str
+    reasons: list[str]  # the gate's messages, most severe first
+
+
+@dataclass(frozen=True)
+class ProductionRisk:
+    """What runs and should not: models with an active deployment, and the deployments whose
+    version's gate fails now."""
+
+    deployed_models: int  # models in scope with at least one active deployment
+    failing_models: int  # of them, models with an active deployment whose gate fails
+    failing: list[FailingDeployment]  # those deployments (up to ``limit``), newest first
+
+
+#: A version's gate verdict is cached this long under its model's gate stamp and the day.
+GATE_CACHE_SECONDS = 60
+
+
+def gate_verdict_cached(
+    model: MLModel, version: ModelVersion, *, today: date, stamp: int | None = None
+) -> dict[str, Any]:
+    """``gate_evaluate(model, version).to_dict()``, cached under the model's gate stamp (moved
+    on by every change that can change a verdict; read when not given) and the day (due
+    dates pass)."""
+    if stamp is None:
+        stamp = GateStamp.objects.filter(model=model).values_list("value", flat=True).first()
+    stamp = stamp or 0
+    key = f"gate-verdict:{version.pk}:{stamp}:{today.isoformat()}"
+    found: dict[str, Any] | None = cache.get(key)
+    if found is None:
+        found = gate_evaluate(model, version).to_dict()
+        cache.set(key, found, GATE_CACHE_SECONDS)
+    return found
+
+
+def production_risk(
+    deployments: QuerySet[Deployment], *, today: date, limit: int = 10
+) -> ProductionRisk:
+    """failing_models = #models with an active deployment (``until`` null) of a version whose
+    gate verdict is ``fail``; deployed_models = #models with any active deployment. One query
+    for the deployments and their models' gate stamps; the verdicts are cached (see
+    :func:`gate_verdict_cached`)."""
+    active = list(
+        deployments.filter(until__isnull=True)
+        .select_related("model", "version")
+        .annotate(stamp=F("model__gate_stamp__value"))
+        .order_by("-since", "-id")
+    )
+    verdicts: dict[int, dict[str, Any]] = {}
+    failing: list[FailingDeployment] = []
+    for d in active:
+        if d.version_id not in verdicts:
+            verdicts[d.version_id] = gate_verdict_cached(
+                d.model,
+                d.version,
+                today=today,
+                stamp=d.stamp or 0,
+            )
+        result = verdicts[d.version_id]
+        if result["verdict"] == "fail":
+            reasons = [r["message"] for r in result["reasons"] if r["verdict"] == "fail"]
+            failing.append(FailingDeployment(d, result["verdict"], reasons))
+    return ProductionRisk(
+        deployed_models=len({d.model_id for d in active}),
+        failing_models=len({f.deployment.model_id for f in failing}),
+        failing=failing[:limit],
+    )
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything the dashboard shows, for one scope."""
 
@@ -247,6 +323,7 @@ class Dashboard:
     compliance: SlaCompliance
     coverage: dict[int, dict[str, datetime | None]]  # of the riskiest models
     layers: dict[str, int]
+    production: ProductionRisk
 
 
 def dashboard_get(
@@ -257,9 +334,24 @@ def dashboard_get(
     queries with the session's, whatever the number of findings and models."""
     scope = dashboard_scope_for(user, team_slug)
     findings, models = scope.findings(), scope.models()
-    active = active_findings(findings, today=today)
-    risk = model_risk(findings, models, today=today)
     since, since_start = window_start(today, days)
+    if days == REMEDIATION_WINDOW_DAYS:
+        # The figures per model, cached until the model's findings change: the sums below
+        # equal the live functions over the same findings (tests compare both).
+        from governance.metrics.services import posture_summary
+
+        summary = posture_summary(team_ids=scope.team_ids, today=today)
+        active = active_from_parts(tuple(r) for r in summary["active"])
+        risk = model_risk_from_rows(
+            summary["riskiest"], models, count=summary["models"], risky=summary["risky"]
+        )
+        remediation = mttr_from_parts(tuple(r) for r in summary["mttr"])
+        compliance = sla_from_parts(tuple(r) for r in summary["sla"])
+    else:
+        active = active_findings(findings, today=today)
+        risk = model_risk(findings, models, today=today)
+        remediation = mttr(findings, since=since_start)
+        compliance = sla_compliance(findings, today=today, since=since)
     return Dashboard(
         scope=scope,
         days=days,
@@ -268,10 +360,11 @@ def dashboard_get(
         trend=posture_trend(
             scope.snapshots(), today=today, today_by_severity=active.by_severity, days=days
         ),
-        mttr=mttr(findings, since=since_start),
-        compliance=sla_compliance(findings, today=today, since=since),
+        mttr=remediation,
+        compliance=compliance,
         coverage=scan_coverage(scope.scan_runs(), [r.model for r in risk.riskiest]),
         layers=layer_coverage(scope.scan_runs()),
+        production=production_risk(scope.deployments(), today=today),
     )
 
 

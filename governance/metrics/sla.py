@@ -13,11 +13,12 @@ The dashboard and ``/api/v1/sla/metrics/`` use the same window, :data:`REMEDIATI
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -28,7 +29,8 @@ __all__ = ["REMEDIATION_WINDOW_DAYS", "SEVERITIES", "mttr", "sla_compliance", "s
 
 #: Days of remediation history the dashboard and the SLA metrics API report on.
 REMEDIATION_WINDOW_DAYS = 90
-_DAY_SECONDS = 86400.0
+_DAY_MICROS = 86_400_000_000
+_MICROSECOND = timedelta(microseconds=1)
 #: Closures that are not remediations: a retired or replaced version, the tool's own say-so.
 NOT_REMEDIATED = (Finding.Resolution.RETIRED, Finding.Resolution.TOOL)
 _REMEDIATED = Q(status=Status.RESOLVED, resolved_at__isnull=False) & ~Q(
@@ -61,24 +63,44 @@ def mttr(findings: QuerySet[Finding], *, since: datetime | None = None) -> Mttr:
     Per severity the same formula over that severity's findings; the overall figure is the
     mean over all n findings (not a mean of means).
     """
+    rows = mttr_parts(findings, since=since)
+    return mttr_from_parts((r["severity"], r["n"], r["micros"]) for r in rows)
+
+
+def mttr_parts(
+    findings: QuerySet[Finding], *, since: datetime | None = None, by: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """The sums behind :func:`mttr` per severity (and per ``by`` fields, e.g. the model):
+    ``n`` remediated findings and ``micros``, the sum of their ``resolved_at - first_seen`` in
+    microseconds. Sums, not means, so that groups add up exactly."""
     qs = findings.filter(_REMEDIATED)
     if since is not None:
         qs = qs.filter(resolved_at__gte=since)
     rows = list(
-        qs.order_by().values("severity").annotate(
+        qs.order_by().values(*by, "severity").annotate(
             n=Count("id"),
-            avg=Avg(ExpressionWrapper(F("resolved_at") - F("first_seen"),
-                                      output_field=DurationField())),
+            total=Sum(ExpressionWrapper(F("resolved_at") - F("first_seen"),
+                                        output_field=DurationField())),
         )
     )  # fmt: skip
-    by_severity: dict[str, float | None] = dict.fromkeys(SEVERITIES)
-    total_n, total_seconds = 0, 0.0
     for row in rows:
-        seconds = row["avg"].total_seconds()
-        by_severity[row["severity"]] = round(seconds / _DAY_SECONDS, 2)
-        total_n += row["n"]
-        total_seconds += seconds * row["n"]
-    days = round(total_seconds / total_n / _DAY_SECONDS, 2) if total_n else None
+        row["micros"] = row.pop("total") // _MICROSECOND
+    return rows
+
+
+def mttr_from_parts(parts: Iterable[tuple[str, int, int]]) -> Mttr:
+    """:func:`mttr` from (severity, n, sum of durations in microseconds) groups."""
+    n_by: dict[str, int] = {}
+    micros_by: dict[str, int] = {}
+    for severity, n, micros in parts:
+        n_by[severity] = n_by.get(severity, 0) + n
+        micros_by[severity] = micros_by.get(severity, 0) + micros
+    by_severity: dict[str, float | None] = dict.fromkeys(SEVERITIES)
+    for severity, n in n_by.items():
+        if n:
+            by_severity[severity] = round(micros_by[severity] / n / _DAY_MICROS, 2)
+    total_n = sum(n_by.values())
+    days = round(sum(micros_by.values()) / total_n / _DAY_MICROS, 2) if total_n else None
     return Mttr(days=days, resolved=total_n, by_severity=by_severity)
 
 
@@ -98,25 +120,47 @@ def sla_compliance(
 
     compliance = met / (met + missed); None when no clock has ended.
     """
+    rows = sla_parts(findings, today=today, since=since)
+    return sla_from_parts((r["severity"], r["met"], r["missed"], r["running"]) for r in rows)
+
+
+def sla_parts(
+    findings: QuerySet[Finding],
+    *,
+    today: date,
+    since: date | None = None,
+    by: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """The counts behind :func:`sla_compliance` (met, missed, running) per severity and per
+    ``by`` fields."""
     qs = findings.filter(sla_due__isnull=False)
     if since is not None:
         qs = qs.filter(sla_due__gte=since)
     resolved = _REMEDIATED
     active = Q(status__in=ACTIVE_STATUSES)
-    rows = list(
-        qs.order_by().annotate(resolved_on=TruncDate("resolved_at")).values("severity").annotate(
+    return list(
+        qs.order_by().annotate(resolved_on=TruncDate("resolved_at")).values(*by, "severity")
+        .annotate(
             met=Count("id", filter=resolved & Q(resolved_on__lte=F("sla_due"))),
             missed=Count("id", filter=(resolved & Q(resolved_on__gt=F("sla_due")))
                          | (active & Q(sla_due__lt=today))),
             running=Count("id", filter=active & Q(sla_due__gte=today)),
         )
     )  # fmt: skip
+
+
+def sla_from_parts(parts: Iterable[tuple[str, int, int, int]]) -> SlaCompliance:
+    """:func:`sla_compliance` from (severity, met, missed, running) groups."""
+    sums: dict[str, list[int]] = {}
+    for severity, met_n, missed_n, running_n in parts:
+        row = sums.setdefault(severity, [0, 0, 0])
+        row[0], row[1], row[2] = row[0] + met_n, row[1] + missed_n, row[2] + running_n
     by_severity: dict[str, float | None] = dict.fromkeys(SEVERITIES)
     met = missed = running = 0
-    for row in rows:
-        ended = row["met"] + row["missed"]
-        by_severity[row["severity"]] = round(row["met"] / ended, 4) if ended else None
-        met, missed, running = met + row["met"], missed + row["missed"], running + row["running"]
+    for severity, (m, x, r) in sums.items():
+        ended = m + x
+        by_severity[severity] = round(m / ended, 4) if ended else None
+        met, missed, running = met + m, missed + x, running + r
     ratio = round(met / (met + missed), 4) if met + missed else None
     return SlaCompliance(
         ratio=ratio, met=met, missed=missed, running=running, by_severity=by_severity

@@ -31,11 +31,14 @@ from governance.metrics.sla import REMEDIATION_WINDOW_DAYS
 from governance.policies.gate import gate_evaluate
 from governance.policies.selectors import policy_effective_for
 from governance.policies.services import model_governance_update
+from governance.runtime.selectors import deployments_of_model, event_rates
 from governance.vocabulary import CATEGORY_CHOICES
 
 #: The window of the dashboard's remediation figures (MTTR, SLA compliance) and trend: the
 #: same as ``/api/v1/sla/metrics/``.
 DASHBOARD_DAYS = REMEDIATION_WINDOW_DAYS
+#: The model page charts runtime events of its running deployments over this many hours.
+EVENT_HOURS = 7 * 24
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -87,6 +90,10 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )[:15]
     )
     trend = metrics.model_trend(model, today=timezone.localdate(), days=DASHBOARD_DAYS)
+    deployments = deployments_of_model(model)
+    rates = event_rates(
+        [d for d in deployments if d.until is None], now=timezone.now(), hours=EVENT_HOURS
+    )
     return render(
         request,
         "web/model_detail.html",
@@ -108,6 +115,20 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "stages": Stage.choices,
             "days": DASHBOARD_DAYS,
             "fig_trend": figures.trend_figure(trend),
+            "deployments": deployments,
+            "event_hours": EVENT_HOURS,
+            "fig_events": figures.event_rates_figure(
+                [
+                    (
+                        f"{s.deployment.environment} {s.kind}/{s.rule}",
+                        [h.isoformat() for h in s.hours],
+                        s.counts,
+                    )
+                    for s in rates
+                ]
+            )
+            if rates
+            else None,
         },
     )
 

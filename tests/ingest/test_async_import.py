@@ -47,8 +47,23 @@ def test_reports_above_the_threshold_go_async(
     upload: Any, make_token: Any, team_alpha: Any, settings: Any
 ) -> None:
     settings.WARDEN_ASYNC_THRESHOLD_BYTES = 100
-    response = upload(make_token(team_alpha), trivy_report(range(5)))
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a broker and workers (the message is never
+    # sent here: the test's transaction never commits)
+    response = upload(make_token(team_alpha), trivy_report(range(5)), model="big")
     assert response.json()["status"] == "queued"
+    assert ReportUpload.objects.filter(scan_run_id=response.json()["id"]).exists()
+
+
+@pytest.mark.django_db
+def test_without_a_broker_a_large_report_imports_at_once(
+    upload: Any, make_token: Any, team_alpha: Any, settings: Any
+) -> None:
+    settings.WARDEN_ASYNC_THRESHOLD_BYTES = 100
+    assert settings.CELERY_TASK_ALWAYS_EAGER  # the zero-setup default: no broker
+    response = upload(make_token(team_alpha), trivy_report(range(5)))
+    assert response.json()["status"] == "done"
+    assert response.json()["counts"]["new"] == 5
+    assert not ReportUpload.objects.exists()  # never stored to be read back
 
 
 @pytest.mark.django_db

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from governance.evidence.models import ScanRun
 from governance.findings.models import Finding
+from governance.findings.services import finding_triage
 from governance.metrics import selectors as metrics
-from governance.metrics.models import PostureDay, PostureSnapshot
+from governance.metrics.models import PostureDay, PostureSnapshot, PostureTeamDay
 from governance.metrics.services import posture_snapshot_take
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_active_findings_by_layer_severity_and_overdue(world: Any) -> None:
 
 
 def test_snapshot_records_the_day_and_replaces_it_when_taken_again(
-    world: Any, team_alpha: Any
+    world: Any, team_alpha: Any, lead: Any
 ) -> None:
     written = posture_snapshot_take(day=TODAY)
     # alpha: fraud dependency critical+high, fraud model_file high, churn assessment medium;
@@ -69,9 +70,17 @@ def test_snapshot_records_the_day_and_replaces_it_when_taken_again(
     }
     beta = PostureSnapshot.objects.exclude(team=team_alpha).get()
     assert (beta.open_count, beta.overdue_count) == (3, 1)
-    # the high is fixed and the rollup runs again the same day: the day is replaced
-    Finding.objects.filter(rule_id="H1").update(status="resolved")
-    assert posture_snapshot_take(day=TODAY) == 4
+    # the high is fixed and the rollup runs again the same day: the day is replaced (the run
+    # counts again the models whose findings changed, as every triage marks them)
+    finding_triage(finding=Finding.objects.get(rule_id="H1"), actor=lead, status="resolved")
+    # only fraud's rows are written again (C1 dependency critical, M1 model-file high)
+    assert posture_snapshot_take(day=TODAY) == 2
+    assert PostureSnapshot.objects.filter(day=TODAY).count() == 4
+    assert posture_snapshot_take(day=TODAY) == 0  # nothing changed since
+    assert (
+        sum(PostureTeamDay.objects.filter(team=team_alpha).values_list("open_count", flat=True))
+        == 3
+    )
     assert not PostureSnapshot.objects.filter(model__name="fraud", category="dependency",
                                               severity="high").exists()  # fmt: skip
     assert PostureDay.objects.get().day == TODAY

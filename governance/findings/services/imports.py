@@ -42,8 +42,17 @@ from governance.findings.sla import sla_due
 from governance.findings.upsert import Sighting, findings_upsert
 from governance.inventory.models import MLModel
 from governance.inventory.services import gate_stamps_bump
+from governance.lib.db import statistics_refresh_if_stale
 from scanners.fingerprint import normalize_package
 from scanners.parsers._modelfile_common import NOT_SCANNED
+
+#: The columns filters, gates and joins plan on (sampled after a big import; see
+#: :func:`governance.lib.db.statistics_refresh_if_stale`).
+PLANNED_FINDING_COLUMNS = (
+    "id", "team_id", "model_id", "version_id", "status", "severity", "category", "sla_due",
+    "last_seen", "tools", "package",
+)  # fmt: skip
+PLANNED_OCCURRENCE_COLUMNS = ("finding_id", "subject_id", "tool_family", "state")
 
 #: The tool decisions Warden keeps as a status (the vocabulary's not-active statuses).
 _TOOL_STATES = {s: s for s in ("false_positive", "risk_accepted", "not_affected", "resolved")}
@@ -145,6 +154,13 @@ def findings_import_apply(
             ]
         FindingEvent.objects.bulk_create(events, batch_size=2000)
         gate_stamps_bump(model_ids=[model.pk])
+        # A big import into a table whose planner statistics predate it: refresh them as
+        # soon as the rows are visible, before anyone plans a gate on them.
+        grown = {
+            Finding._meta.db_table: (counts["new"], PLANNED_FINDING_COLUMNS),
+            FindingOccurrence._meta.db_table: (counts["total"], PLANNED_OCCURRENCE_COLUMNS),
+        }
+        transaction.on_commit(lambda: statistics_refresh_if_stale(grown))
     return ImportCounts(
         total=counts["total"],
         new=counts["new"],

@@ -26,6 +26,7 @@ from governance.findings.services import finding_assign, finding_triage
 from governance.findings.sla import sla_due
 from governance.ingest.services import report_submit
 from governance.inventory.models import MLModel
+from governance.inventory.services import gate_stamps_bump
 from governance.lib.api_errors import ApplicationError
 from governance.metrics.services import posture_backfill
 from governance.policies.schema import policy_document_parse
@@ -503,4 +504,6 @@ class Command(BaseCommand):
         found_first = Finding.objects.filter(first_scan_id=OuterRef("pk"))
         runs = ScanRun.objects.filter(Exists(found_first), team__in=teams.values())
         runs.update(created_at=Subquery(earliest), finished_at=Subquery(earliest))
+        # Cached figures (dashboard, gate) are keyed on the models' gate stamps: move them on.
+        gate_stamps_bump(model_ids=sorted({f.model_id for f in findings}))
         return len(fixed_ids)
