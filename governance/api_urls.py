@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
+import governance.api_docs  # noqa: F401 - registers the API docs' view extensions
 from governance.findings.api import ComponentsApi, FindingViewSet
 from governance.hooks.api import MlflowHookApi
 from governance.ingest.api import ScanViewSet, VersionScanApi

@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from governance.lib.env import env_bool, env_int, env_list, env_str
+from governance.lib.sso import parse_group_teams, sso_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,7 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "governance.lib.staticfiles.WardenStaticFilesConfig",  # django.contrib.staticfiles
     "allauth",
     "allauth.account",
     "django_htmx",
@@ -174,10 +176,30 @@ ACCOUNT_ADAPTER = "governance.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 # Teams are managed by operators (create_team / add_member); open sign-up is opt-in.
 WARDEN_ALLOW_SIGNUP = env_bool("WARDEN_ALLOW_SIGNUP", False)
-# SSO: add "allauth.socialaccount" and a provider (e.g.
-# "allauth.socialaccount.providers.openid_connect" or "allauth.socialaccount.providers.saml")
-# to WARDEN_EXTRA_APPS and configure SOCIALACCOUNT_PROVIDERS.
-INSTALLED_APPS += env_list("WARDEN_EXTRA_APPS", [])
+# SSO (docs/sso.md): OIDC from OIDC_ISSUER / OIDC_CLIENT_ID / OIDC_CLIENT_SECRET, SAML from
+# SAML_METADATA_URL or SAML_METADATA_FILE. Either adds allauth's social accounts and provider.
+# The test suite installs both providers (with no app configured) so SSO tests can
+# configure one with override_settings(SOCIALACCOUNT_PROVIDERS=...).
+_sso = sso_from_env(all_providers=TESTING)
+WARDEN_SSO_ENABLED = _sso.enabled
+INSTALLED_APPS += [app for app in _sso.apps if app not in INSTALLED_APPS]
+if _sso.apps:
+    SOCIALACCOUNT_PROVIDERS = _sso.providers
+    SOCIALACCOUNT_ADAPTER = "governance.accounts.adapter.SocialAccountAdapter"
+    # The IdP vouches for the address: no second sign-up form, no confirmation mail.
+    SOCIALACCOUNT_AUTO_SIGNUP = True
+    SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+    SOCIALACCOUNT_STORE_TOKENS = False
+    # The button on the login page posts straight to the provider: one click, CSRF-checked.
+    SOCIALACCOUNT_LOGIN_ON_GET = False
+#: Users signing in through the IdP for the first time get an account (the IdP decides who
+#: may sign in); off: only users an operator created (and connected) may use SSO.
+WARDEN_SSO_AUTO_SIGNUP = env_bool("WARDEN_SSO_AUTO_SIGNUP", True)
+#: "idp-group=team-slug:role,...": on every SSO login the user joins the mapped teams.
+WARDEN_SSO_GROUP_TEAMS = parse_group_teams(env_str("WARDEN_SSO_GROUP_TEAMS"))
+#: The claim (OIDC) or attribute (SAML) that lists the user's IdP groups.
+WARDEN_SSO_GROUPS_CLAIM = env_str("WARDEN_SSO_GROUPS_CLAIM", "groups").strip() or "groups"
+INSTALLED_APPS += [app for app in env_list("WARDEN_EXTRA_APPS", []) if app not in INSTALLED_APPS]
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL", "console://")
@@ -223,6 +245,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+# Pages name static files through {% static %} (hashed names): the unhashed copies are neither
+# kept nor compressed, which halves collectstatic's compression work (brotli is slow).
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+# Source maps (Swagger UI, ReDoc) are for developers' tools: served, not pre-compressed.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
@@ -277,6 +304,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "GateVerdictEnum": ["pass", "warn", "fail"],
+        "ReasonVerdictEnum": ["fail", "warn"],
+        "ScanRunStatusEnum": "governance.evidence.models.ScanRun.Status",
+        "FindingStatusEnum": "governance.vocabulary.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ LAYERS = (
     "web",  # pages that compose everything
 )
 #: Project-level modules wire the apps together and may import any of them.
-WIRING = ("__init__", "settings", "urls", "api_urls", "celery", "wsgi", "asgi")
+WIRING = ("__init__", "settings", "urls", "api_urls", "api_docs", "celery", "wsgi", "asgi")
 
 
 def _imports(path: Path) -> set[str]:

@@ -24,8 +24,10 @@ from governance.accounts.selectors import has_role, team_ids_for
 _FINAL = ("get_queryset", "get_object", "scope_q")
 
 
+# API documentation (drf-spectacular) shows a view's docstring, inherited ones too: the
+# notes on these bases are comments so they never reach the published API docs.
 class TeamScoped:
-    """Mixin for API views whose rows belong to teams (``team_field``)."""
+    # Mixin for API views whose rows belong to teams (``team_field``).
 
     #: The path from a row to its team id (``"team_id"``, ``"model__team_id"``).
     team_field: ClassVar[str] = "team_id"
@@ -75,11 +77,13 @@ class TeamScoped:
 
 
 class TeamScopedAPIView(TeamScoped, APIView):
-    """An action endpoint (upload, gate, admission…) on the scoped base."""
+    # An action endpoint (upload, gate, admission...) on the scoped base.
+    pass
 
 
 class TeamScopedViewSetMixin(TeamScoped):
-    """For DRF viewsets: ``class XViewSet(TeamScopedViewSetMixin, GenericViewSet)``."""
+    # For DRF viewsets: ``class XViewSet(TeamScopedViewSetMixin, GenericViewSet)``.
+    pass
 
 
 class ReadOrMemberWrite(permissions.BasePermission):

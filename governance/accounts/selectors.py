@@ -77,3 +77,18 @@ def team_for_request(user: Any, slug: str) -> Team:
     if len(teams) == 1:
         return teams[0]
     raise ApplicationError("team is required: you are in several teams (or none); pass its slug")
+
+
+#: Roles whose holders can work on a finding: a viewer is read only, so never an assignee.
+ASSIGNABLE_ROLES = (Role.LEAD, Role.MEMBER)
+
+
+def assignable_members(team: Team | int) -> QuerySet[Membership]:
+    """Memberships of ``team`` a finding may be assigned to (leads and members, not viewers),
+    by user name, with the user (one query)."""
+    team_id = team if isinstance(team, int) else team.pk
+    return (
+        Membership.objects.filter(team_id=team_id, role__in=ASSIGNABLE_ROLES)
+        .select_related("user")
+        .order_by("user__username")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,8 @@ from governance.accounts.authentication import TOKEN_PREFIX, token_digest
 from governance.accounts.models import ApiToken, Membership, Role, Team
 from governance.lib.api_errors import ApplicationError
 from governance.lib.names import name_problem
+
+_log = logging.getLogger(__name__)
 
 
 def team_create(*, slug: str, name: str | None = None) -> Team:
@@ -86,3 +89,36 @@ def team_settings_update(*, team: Team, actor: Any, allow_model_autocreate: bool
         team.allow_model_autocreate = allow_model_autocreate
         team.save(update_fields=["allow_model_autocreate"])
     return team
+
+
+@transaction.atomic
+def sso_teams_join(
+    *, user: User, groups: set[str], mapping: dict[str, list[tuple[str, str]]]
+) -> list[Membership]:
+    """Add the user to the teams their IdP groups map to (WARDEN_SSO_GROUP_TEAMS).
+
+    Joins only: a membership the user already has keeps its role (an operator may have
+    changed it), and leaving an IdP group does not remove anyone. A mapped team that does
+    not exist is skipped with a warning: teams are created by operators, never by a login.
+    """
+    wanted: dict[str, str] = {}
+    rank = {Role.VIEWER: 0, Role.MEMBER: 1, Role.LEAD: 2}
+    for group in sorted(groups):
+        for slug, role in mapping.get(group, []):
+            if slug not in wanted or rank[Role(role)] > rank[Role(wanted[slug])]:
+                wanted[slug] = role
+    if not wanted:
+        return []
+    teams = {t.slug: t for t in Team.objects.filter(slug__in=wanted)}
+    for slug in sorted(set(wanted) - set(teams)):
+        _log.warning("WARDEN_SSO_GROUP_TEAMS names team %r, which does not exist", slug)
+    have = set(
+        Membership.objects.filter(user=user, team__in=teams.values()).values_list(
+            "team__slug", flat=True
+        )
+    )
+    return [
+        Membership.objects.create(team=team, user=user, role=wanted[slug])
+        for slug, team in sorted(teams.items())
+        if slug not in have
+    ]

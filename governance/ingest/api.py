@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -18,6 +24,7 @@ from governance.ingest.services import artifact_scan_request, report_submit
 from governance.inventory.api import ModelScopedAPIView
 from governance.lib.api_errors import ApplicationError
 from governance.policies.services import gate_evaluate_recorded
+from scanners import registry as scanner_registry
 
 
 def scan_subject_payload(subject: ScanSubject) -> dict[str, Any]:
@@ -68,6 +75,124 @@ def scan_run_payload(run: ScanRun, request: Request, *, with_gate: bool = True) 
     }
 
 
+@extend_schema_field({"type": "string", "enum": sorted(scanner_registry.available())})
+class ScanTypeField(serializers.CharField):
+    """A report format name; the schema lists them (``python -m scanners formats``). Empty:
+    Warden recognizes the format from the content."""
+
+
+class GateReasonSerializer(serializers.Serializer):
+    rule = serializers.CharField(help_text="the policy rule that fired")
+    verdict = serializers.ChoiceField(choices=["fail", "warn"])
+    message = serializers.CharField(help_text="what is wrong, in words")
+    fix = serializers.CharField(help_text="how to make the rule pass")
+    findings = serializers.ListField(
+        child=serializers.IntegerField(), help_text="ids of the findings behind it (up to 50)"
+    )
+
+
+class GateSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=["pass", "warn", "fail"])
+    reasons = GateReasonSerializer(many=True)
+
+
+class AdmissionAnswerSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField(help_text="true: the artifact may be loaded")
+    model = serializers.CharField(allow_null=True)
+    model_id = serializers.IntegerField(
+        allow_null=True, help_text="null when versions of several models carry the digest"
+    )
+    version = serializers.CharField(allow_null=True)
+    verdict = serializers.ChoiceField(choices=["pass", "warn", "fail"], allow_null=True)
+    reasons = GateReasonSerializer(many=True)
+
+
+class ScanCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="findings in the report")
+    new = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    reopened = serializers.IntegerField()
+    resolved = serializers.IntegerField(help_text="open before, absent from this report")
+
+
+class ScanSubjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="artifact, target or deployment")
+    label = serializers.CharField()  # type: ignore[assignment]
+    version = serializers.CharField(allow_null=True)
+    artifact_sha256 = serializers.CharField(allow_null=True)
+    target = serializers.CharField(allow_null=True)
+    environment = serializers.CharField(allow_null=True)
+
+
+class ScanRunSerializer(serializers.Serializer):
+    """The shape of ``scan_run_payload()`` (documentation only)."""
+
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="poll this while status is queued or running")
+    status = serializers.ChoiceField(choices=ScanRun.Status.choices)
+    error = serializers.CharField(allow_null=True)
+    model = serializers.CharField()
+    model_id = serializers.IntegerField()
+    team = serializers.CharField()
+    version = serializers.CharField(allow_null=True)
+    scan_type = ScanTypeField(allow_null=True)
+    tool = serializers.CharField()
+    tool_version = serializers.CharField()
+    category = serializers.CharField()
+    report_sha256 = serializers.CharField()
+    subject = ScanSubjectSerializer(allow_null=True)
+    commit = serializers.CharField()
+    branch = serializers.CharField()
+    pipeline_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    counts = ScanCountsSerializer(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+    gate = GateSerializer(allow_null=True, help_text="null in lists and until the import is done")
+
+
+SCAN_EXAMPLE = OpenApiExample(
+    "A pip-audit upload, imported in the request",
+    response_only=True,
+    value={
+        "id": 812,
+        "url": "https://warden.example.com/api/v1/scans/812/",
+        "status": "done",
+        "error": None,
+        "model": "fraud-scorer",
+        "model_id": 3,
+        "team": "fraud-risk",
+        "version": "2.4.0",
+        "scan_type": "pip-audit",
+        "tool": "pip-audit",
+        "tool_version": "2.7.3",
+        "category": "dependency",
+        "report_sha256": "9f2c" + "0" * 60,
+        "subject": None,
+        "commit": "4be1c0d",
+        "branch": "main",
+        "pipeline_url": "https://ci.example.com/pipelines/1234",
+        "created_at": "2026-03-01T09:12:44Z",
+        "finished_at": "2026-03-01T09:12:45Z",
+        "counts": {"total": 14, "new": 2, "unchanged": 12, "reopened": 0, "resolved": 1},
+        "warnings": [],
+        "gate": {
+            "verdict": "fail",
+            "reasons": [
+                {
+                    "rule": "max-critical",
+                    "verdict": "fail",
+                    "message": "1 critical finding open (the policy allows 0)",
+                    "fix": "upgrade torch to 2.6.0 or request an exception",
+                    "findings": [90211],
+                }
+            ],
+        },
+    },
+)
+
+
 class ScanUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="the report file")
     model = serializers.CharField(
@@ -94,7 +219,13 @@ class ScanUploadSerializer(serializers.Serializer):
         help_text="what was scanned (lockfile, image, manifest path, dataset); default: what "
         "the report names",
     )
-    scan_type = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    scan_type = ScanTypeField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="the report's format; empty: recognized from the content",
+    )
     team = serializers.SlugField(
         required=False,
         allow_blank=True,
@@ -113,6 +244,21 @@ class ScanUploadSerializer(serializers.Serializer):
 SCAN_RUN_RELATED = ("model", "version", "team", "subject__model", "subject__version")
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="Scan runs of your teams, newest first (``model`` filters by name). Lists "
+        "leave ``gate`` null: fetch one run for its verdict.",
+    ),
+    retrieve=extend_schema(
+        description="One scan run: its import status, counts and, once done, the CI gate "
+        "verdict. Poll it after an asynchronous upload.",
+    ),
+    create=extend_schema(
+        description="Upload a scanner report for a model (multipart form). Small reports "
+        "import in the request; large ones (or ``?async=1``) in a worker: poll ``url``. "
+        "201 for a new run, 200 when the same report was already uploaded.",
+    ),
+)
 class ScanViewSet(
     TeamScopedViewSetMixin,
     mixins.ListModelMixin,
@@ -125,7 +271,7 @@ class ScanViewSet(
     def base_queryset(self) -> Any:
         return ScanRun.objects.select_related(*SCAN_RUN_RELATED).order_by("-id")
 
-    @extend_schema(responses={200: dict}, operation_id="v1_scans_list")
+    @extend_schema(responses={200: ScanRunSerializer(many=True)}, operation_id="v1_scans_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         qs = self.get_queryset()
         if request.query_params.get("model"):
@@ -135,14 +281,15 @@ class ScanViewSet(
         rows = [scan_run_payload(run, request, with_gate=False) for run in runs]
         return self.get_paginated_response(rows) if page is not None else Response(rows)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ScanRunSerializer}, examples=[SCAN_EXAMPLE])
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(scan_run_payload(self.get_object(), request))
 
     @extend_schema(
         request={"multipart/form-data": ScanUploadSerializer},
-        responses={201: dict, 200: dict},
+        responses={201: ScanRunSerializer, 200: ScanRunSerializer},
         parameters=[OpenApiParameter("async", bool, description="import in a background worker")],
+        examples=[SCAN_EXAMPLE],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = ScanUploadSerializer(data=request.data)
@@ -182,7 +329,7 @@ class ScanViewSet(
 
 
 class VersionScanApi(ModelScopedAPIView):
-    @extend_schema(request=None, responses={202: dict})
+    @extend_schema(request=None, responses={202: ScanRunSerializer})
     def post(self, request: Request, pk: str, version: str) -> Response:
         """Scan this version's artifact on the server with Warden's model-file scanner (it
         never loads the file); poll the returned run like an upload."""

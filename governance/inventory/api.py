@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -51,7 +52,8 @@ class MLModelSerializer(serializers.ModelSerializer):
 
 
 class ModelScopedAPIView(TeamScopedAPIView):
-    """An action on one model of the caller's teams, named by id or name in the URL."""
+    # An action on one model of the caller's teams, named by id or name in the URL (a
+    # comment, not a docstring: the API docs show docstrings, inherited ones too).
 
     def base_queryset(self) -> QuerySet[Any]:
         return MLModel.objects.select_related("team", "owner")
@@ -66,11 +68,19 @@ class ModelScopedAPIView(TeamScopedAPIView):
         return found
 
 
+# One model (``models/{id or name}/``), its edits, gate, versions' retirement and scans are
+# governance actions: see governance.policies.api and governance.ingest.api.
+@extend_schema_view(
+    list=extend_schema(
+        description="Models of your teams (filters: ``team``, ``risk_tier``, ``stage``), with "
+        "their owner, risk tier and stage."
+    ),
+    versions=extend_schema(
+        description="The versions of one model (by id or name), newest first, with their "
+        "artifact digest and whether they are retired."
+    ),
+)
 class ModelViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The team's models and their versions. One model (``models/{id or name}/``), its edits,
-    gate, versions' retirement and scans are governance actions: see
-    :mod:`governance.policies.api` and :mod:`governance.ingest.api`."""
-
     serializer_class = MLModelSerializer
     lookup_value_regex = "[^/]+"
 
@@ -89,6 +99,7 @@ class ModelViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, viewsets.Gener
         # By id, or by name (CI knows models by name), within the caller's teams.
         return model_lookup(queryset, ref)
 
+    @extend_schema(responses={200: ModelVersionSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, pk: str | None = None) -> Response:
         model = self.get_object()

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +19,26 @@ from governance.inventory.models import MLModel
 from governance.inventory.selectors import model_lookup
 from governance.lib.api_errors import ApplicationError
 from governance.metrics.sla import REMEDIATION_WINDOW_DAYS, sla_metrics
+
+
+class SlaMetricsSerializer(serializers.Serializer):
+    team = serializers.CharField()
+    model = serializers.CharField(allow_null=True, help_text="null: every model of the team")
+    window_days = serializers.IntegerField()
+    mttr_days = serializers.FloatField(
+        allow_null=True, help_text="mean days from first seen to fixed; null: nothing fixed"
+    )
+    mttr_days_by_severity = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    resolved = serializers.IntegerField(help_text="real remediations in the window")
+    sla_compliance = serializers.FloatField(
+        allow_null=True, help_text="share of findings due in the window fixed in time (0..1)"
+    )
+    sla_compliance_by_severity = serializers.DictField(
+        child=serializers.FloatField(allow_null=True)
+    )
+    sla_met = serializers.IntegerField()
+    sla_missed = serializers.IntegerField()
+    sla_running = serializers.IntegerField(help_text="due in the window, still open, not late")
 
 
 class SlaMetricsApi(TeamScopedAPIView):
@@ -37,7 +57,26 @@ class SlaMetricsApi(TeamScopedAPIView):
                 description=f"window in days (default {REMEDIATION_WINDOW_DAYS}, as the dashboard)",
             ),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: SlaMetricsSerializer},
+        examples=[
+            OpenApiExample(
+                "A team's last 90 days",
+                response_only=True,
+                value={
+                    "team": "fraud-risk",
+                    "model": None,
+                    "window_days": 90,
+                    "mttr_days": 11.4,
+                    "mttr_days_by_severity": {"critical": 3.2, "high": 9.8},
+                    "resolved": 57,
+                    "sla_compliance": 0.86,
+                    "sla_compliance_by_severity": {"critical": 1.0, "high": 0.81},
+                    "sla_met": 49,
+                    "sla_missed": 8,
+                    "sla_running": 12,
+                },
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         """MTTR and SLA compliance of a team (or one of its models) over the last ``days``

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Sum, TextField
+from django.db.models import Count, F, Q, Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from governance.findings.models import Finding
+from governance.findings.models import ACTIVE_STATUSES, Finding, Status
 from governance.inventory.models import MLModel
 from governance.metrics.counts import active_parts
 from governance.metrics.models import ModelPosture, PostureDay, PostureSnapshot, PostureTeamDay
@@ -234,3 +234,51 @@ def posture_snapshot_take(*, day: date) -> int:
         PostureTeamDay.objects.filter(day__lt=oldest).delete()
         PostureDay.objects.filter(day__lt=oldest).delete()
     return len(rows)
+
+
+def posture_backfill(*, today: date, days: int) -> int:
+    """Rollups for the ``days`` days before ``today`` that have none, from the findings'
+    dates: a finding counts as active on day D when it was first seen by the end of D and is
+    still active now, or was resolved after D. (Triage states other than resolved carry no
+    date, so a false positive or an accepted risk counts as inactive on every past day.)
+
+    For data loaded after the fact (the demo's 90 days of history); a day that already has
+    its rollup is never touched. Per day one aggregate query and two bulk inserts (the model
+    rows and the team sums the trend reads). Returns the number of model rows written.
+    """
+    written = 0
+    taken = set(
+        PostureDay.objects.filter(day__gte=today - timedelta(days=days), day__lt=today).values_list(
+            "day", flat=True
+        )
+    )
+    tz = timezone.get_current_timezone()
+    for offset in range(days, 0, -1):
+        day = today - timedelta(days=offset)
+        if day in taken:
+            continue
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+        groups = list(
+            Finding.objects.filter(first_seen__lt=end)
+            .filter(Q(status__in=ACTIVE_STATUSES) | Q(status=Status.RESOLVED, resolved_at__gte=end))
+            .order_by()
+            .values("team_id", "model_id", "severity", "category")
+            .annotate(open_count=Count("id"), overdue_count=Count("id", filter=Q(sla_due__lt=day)))
+        )
+        sums: dict[tuple[int, str], int] = defaultdict(int)
+        for g in groups:
+            sums[(g["team_id"], g["severity"])] += g["open_count"]
+        with transaction.atomic():
+            PostureSnapshot.objects.bulk_create(
+                [PostureSnapshot(day=day, **g) for g in groups], batch_size=5000
+            )
+            PostureTeamDay.objects.bulk_create(
+                [
+                    PostureTeamDay(team_id=team_id, day=day, severity=severity, open_count=n)
+                    for (team_id, severity), n in sums.items()
+                ],
+                batch_size=5000,
+            )
+            PostureDay.objects.create(day=day, taken_at=end)
+        written += len(groups)
+    return written

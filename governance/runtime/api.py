@@ -8,7 +8,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -20,13 +25,16 @@ from governance.accounts.access import (
     TeamScopedViewSetMixin,
 )
 from governance.accounts.selectors import has_role, team_for_request
+from governance.ingest.api import AdmissionAnswerSerializer
 from governance.inventory.models import Deployment, MLModel
 from governance.inventory.selectors import model_lookup
 from governance.lib.api_errors import ApplicationError
 from governance.lib.parsers import FastJSONParser, PlainTextParser
 from governance.runtime.events import events_ingest
+from governance.runtime.models import EVENT_KINDS
 from governance.runtime.prometheus import prometheus_ingest
 from governance.runtime.services import deployment_create, deployment_end
+from governance.vocabulary import Severity
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -61,14 +69,45 @@ class DeploymentInputSerializer(serializers.Serializer):
     team = serializers.SlugField(required=False, allow_blank=True, default="")
 
 
+# One event of the warden.runtime/v1 shape, for the API docs: events_ingest() checks them.
+class RuntimeEventSerializer(serializers.Serializer):
+    time = serializers.DateTimeField(help_text="ISO 8601 with a time zone")
+    kind = serializers.ChoiceField(choices=EVENT_KINDS)
+    rule = serializers.CharField(max_length=200, help_text="the detector, monitor or rule")
+    count = serializers.IntegerField(min_value=1, default=1, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    detail = serializers.DictField(
+        required=False, help_text="free-form context kept with the event (up to a few KB)"
+    )
+
+
+class DeploymentCreatedSerializer(DeploymentSerializer):
+    admission = AdmissionAnswerSerializer(help_text="may this artifact run? (see admission)")
+
+    class Meta(DeploymentSerializer.Meta):
+        fields = [*DeploymentSerializer.Meta.fields, "admission"]
+
+
+class PrometheusAcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="events stored from this scrape")
+    series = serializers.IntegerField(help_text="counters (``*_total``) in the scrape")
+    new_series = serializers.IntegerField(help_text="counters seen for the first time")
+    deployment = serializers.IntegerField()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Deployments of your teams' models (filters: ``model``, ``environment``, "
+        "``active=1``), newest first."
+    ),
+    retrieve=extend_schema(description="One deployment: where a model version runs, since when."),
+)
 class DeploymentViewSet(
     TeamScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Deployments of your teams' models. ``DELETE`` ends one (it stays in the history)."""
-
     serializer_class = DeploymentSerializer
     permission_classes = [IsAuthenticated, ReadOrMemberWrite]
     http_method_names = ["get", "post", "delete", "head", "options"]
@@ -93,7 +132,7 @@ class DeploymentViewSet(
 
     @extend_schema(
         request=DeploymentInputSerializer,
-        responses={201: dict, 200: dict},
+        responses={201: DeploymentCreatedSerializer, 200: DeploymentCreatedSerializer},
         parameters=[OpenApiParameter("model", str), OpenApiParameter("environment", str)],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -195,10 +234,7 @@ class RuntimeEventsApi(RuntimeEventsScoped):
                 "deployment": serializers.JSONField(
                     help_text='a deployment id, or {"model": …, "environment": …}'
                 ),
-                "events": serializers.ListField(
-                    child=serializers.DictField(),
-                    help_text="up to 10,000 events: time, kind, rule, count, severity, detail",
-                ),
+                "events": RuntimeEventSerializer(many=True, help_text="up to 10,000 events"),
             },
         ),
         responses={
@@ -230,7 +266,7 @@ class PrometheusEventsApi(RuntimeEventsScoped):
     @extend_schema(
         parameters=[OpenApiParameter("deployment", int, required=True)],
         request={"text/plain": str},
-        responses={202: dict},
+        responses={202: PrometheusAcceptedSerializer},
     )
     def post(self, request: Request) -> Response:
         """One scrape of an AI firewall's Prometheus metrics (text exposition): what each

@@ -29,6 +29,7 @@ from governance.metrics import figures
 from governance.metrics import selectors as metrics
 from governance.metrics.sla import REMEDIATION_WINDOW_DAYS
 from governance.policies.gate import gate_evaluate
+from governance.policies.selectors import policy_effective_for
 from governance.policies.services import model_governance_update
 from governance.runtime.selectors import deployments_of_model, event_rates
 from governance.vocabulary import CATEGORY_CHOICES
@@ -58,6 +59,10 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+#: Open findings listed on a model's page; beyond, it links to the findings list.
+MODEL_PAGE_FINDINGS = 200
+
+
 def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One model: gate verdict for its latest version, versions, recent scans, open findings."""
     model = model_get_for_user(request.user, pk)
@@ -68,12 +73,15 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         *[When(severity=s, then=Value(r)) for s, r in SEVERITY_ORDER.items()],
         output_field=IntegerField(),
     )
+    active = model.findings.filter(status__in=ACTIVE_STATUSES)
     findings = list(
-        with_active_versions(model.findings.filter(status__in=ACTIVE_STATUSES))
+        with_active_versions(active)
         .select_related("assignee", "version")
         .annotate(rank=severity_rank)
-        .order_by("-rank", "sla_due", "id")[:200]
+        .order_by("-rank", "sla_due", "id")[:MODEL_PAGE_FINDINGS]
     )
+    # Only when the page is full: the exact total and a link to all of them on /findings/.
+    findings_total = active.count() if len(findings) == MODEL_PAGE_FINDINGS else len(findings)
     for f in findings:
         f.versions = active_version_labels(f)  # type: ignore[attr-defined]
     scans = list(
@@ -95,6 +103,10 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "latest": latest,
             "gate": gate,
             "findings": findings,
+            "findings_total": findings_total,
+            "findings_all_url": f"{reverse('findings:list')}?"
+            + urlencode({"model": model.pk, "status": "active"}),
+            "policy": policy_effective_for(model),
             "scans": scans,
             "can_write": has_role(request.user, model.team_id, "member"),
             "is_lead": has_role(request.user, model.team_id, "lead"),

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.accounts.models import Membership
-from governance.accounts.selectors import has_role
+from governance.accounts.selectors import assignable_members, has_role
 from governance.findings.models import (
     ACTIVE_STATUSES,
     Finding,
@@ -82,6 +82,11 @@ def finding_assign(*, finding: Finding, actor: Any, assignee_username: str | Non
             or not Membership.objects.filter(team_id=finding.team_id, user=assignee).exists()
         ):
             raise ApplicationError(f"{assignee_username!r} is not a member of this team")
+        if not assignable_members(finding.team_id).filter(user=assignee).exists():
+            raise ApplicationError(
+                f"{assignee_username!r} is a viewer of this team (read only): assign a member "
+                "or a lead"
+            )
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     old = finding.assignee.get_username() if finding.assignee else ""
     new = assignee.get_username() if assignee else ""

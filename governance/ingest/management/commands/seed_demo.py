@@ -7,6 +7,7 @@ the report's sha256, so running it again changes nothing.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +15,29 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
 
 from governance.accounts.models import Role, Team
 from governance.accounts.services import membership_set, team_create
-from governance.findings.models import Finding, FindingEvent, Status
+from governance.evidence.models import ScanRun
+from governance.findings.models import Finding, FindingEvent, FindingOccurrence, Status
 from governance.findings.services import finding_assign, finding_triage
+from governance.findings.sla import sla_due
 from governance.ingest.services import report_submit
 from governance.inventory.models import MLModel
+from governance.inventory.services import gate_stamps_bump
 from governance.lib.api_errors import ApplicationError
+from governance.metrics.services import posture_backfill
 from governance.policies.schema import policy_document_parse
 from governance.policies.services import policy_import
+from governance.policies.sla import sla_days_for_model
 
 FIXTURES = Path(settings.BASE_DIR) / "tests" / "fixtures"
+#: Days of history the demo lays down: the dashboard's trend window.
+HISTORY_DAYS = 90
+#: Days a fix of each severity takes in the demo's history (give or take four).
+FIX_DAYS = {"critical": 5, "high": 14, "medium": 30, "low": 45, "info": 45}
 
 TEAMS = {
     "fraud-risk": "Fraud & Risk ML",
@@ -249,11 +261,14 @@ class Command(BaseCommand):
                 imported, skipped = self._import(model, "1.0.0", rel, imported, skipped)
         self._triage_examples(teams, users)
         self._example_policies(teams["fraud-risk"], users["lead"])
+        fixed = self._history(teams, users)
+        rollups = posture_backfill(today=timezone.localdate(), days=HISTORY_DAYS - 1)
         self.stdout.write(
             f"demo data ready: {len(TEAMS) + 1} teams, "
             f"{MLModel.objects.filter(team__slug__in=[*TEAMS, 'outsiders']).count()} models, "
             f"{Finding.objects.filter(team__slug__in=[*TEAMS, 'outsiders']).count()} findings "
-            f"({imported} reports imported now, {skipped} skipped)"
+            f"({imported} reports imported now, {skipped} skipped); history: {fixed} fixes "
+            f"laid down now, {rollups} rollup rows backfilled"
         )
 
     def _user(self, username: str, password: str) -> Any:
@@ -403,3 +418,92 @@ class Command(BaseCommand):
                 status=Status.CONFIRMED,
                 reason="reproduced",
             )
+
+    @transaction.atomic
+    def _history(self, teams: dict[str, Team], users: dict[str, Any]) -> int:
+        """90 days of history, set-based: the imported findings were first seen over the last
+        90 days (scan runs dated with the earliest finding each found), about four in ten of
+        the open ones were fixed since (after a severity-dependent time, by a later scan of
+        the same subject: resolved, resolution ``fixed``, occurrences closed, the status event
+        dated then), a tenth moved to in progress by the member. The trend, MTTR and SLA
+        charts then have real shapes; ``posture_backfill`` derives the daily rollups.
+
+        Done once: when a demo finding is already older than two days, nothing changes.
+        """
+        now = timezone.now()
+        scope = Finding.objects.filter(team__in=teams.values())
+        if scope.filter(first_seen__lt=now - timedelta(days=2)).exists():
+            return 0
+        touched = set(
+            FindingEvent.objects.filter(finding__in=scope, actor__isnull=False).values_list(
+                "finding_id", flat=True
+            )
+        )
+        sla_days: dict[int, dict[str, int | None]] = {}
+        findings = list(scope.select_related("model").order_by("id"))
+        events: list[tuple[FindingEvent, Any]] = []
+        fixed_ids: list[int] = []
+        for f in findings:
+            age = 1 + (f.pk * 37) % (HISTORY_DAYS - 2)
+            f.first_seen = now - timedelta(days=age, hours=(f.pk * 7) % 24)
+            if f.model_id not in sla_days:
+                sla_days[f.model_id] = sla_days_for_model(f.model)
+            f.sla_due = sla_due(f.first_seen, f.severity, sla_days[f.model_id])
+            if f.status == Status.RESOLVED and f.resolved_at is not None:
+                continue  # a real rescan fixed it (today): its MTTR now spans its history
+            if f.status != Status.OPEN or f.pk in touched:
+                continue
+            if f.pk % 10 < 4:
+                took = FIX_DAYS.get(f.severity, 30) + (f.pk % 9) - 4
+                resolved_at = f.first_seen + timedelta(days=max(1, took), hours=3)
+                if resolved_at >= now - timedelta(hours=1):
+                    continue
+                f.status, f.resolution = Status.RESOLVED, Finding.Resolution.FIXED
+                f.resolved_at = f.last_seen = resolved_at
+                fixed_ids.append(f.pk)
+                event = FindingEvent(
+                    finding=f,
+                    kind=FindingEvent.Kind.STATUS,
+                    from_value=Status.OPEN,
+                    to_value=Status.RESOLVED,
+                    actor_label=f"scan:{f.last_scan_id}" if f.last_scan_id else "system",
+                    reason="no longer reported by a later scan of the same subject",
+                )
+                events.append((event, resolved_at))
+            elif f.pk % 10 == 4:
+                f.status = Status.IN_PROGRESS
+                event = FindingEvent(
+                    finding=f,
+                    kind=FindingEvent.Kind.STATUS,
+                    actor=users["member"],
+                    from_value=Status.OPEN,
+                    to_value=Status.IN_PROGRESS,
+                    reason="fix scheduled",
+                )
+                events.append((event, min(f.first_seen + timedelta(days=2), now)))
+        Finding.objects.bulk_update(
+            findings,
+            ["first_seen", "last_seen", "sla_due", "status", "resolution", "resolved_at"],
+            batch_size=2000,
+        )
+        created = FindingEvent.objects.bulk_create([e for e, _ in events], batch_size=2000)
+        for event, (_, when) in zip(created, events, strict=True):
+            event.created_at = when  # auto_now_add set "now" on insert; bulk_update keeps this
+        FindingEvent.objects.bulk_update(created, ["created_at"], batch_size=2000)
+        first_seen = Finding.objects.filter(pk=OuterRef("finding_id")).values("first_seen")
+        FindingOccurrence.objects.filter(finding__in=scope).update(first_seen=Subquery(first_seen))
+        fixed_at = Finding.objects.filter(pk=OuterRef("finding_id")).values("resolved_at")
+        FindingOccurrence.objects.filter(
+            finding_id__in=fixed_ids, state=FindingOccurrence.State.ACTIVE
+        ).update(state=FindingOccurrence.State.FIXED, closed_at=Subquery(fixed_at))
+        earliest = (
+            Finding.objects.filter(first_scan_id=OuterRef("pk"))
+            .order_by("first_seen")
+            .values("first_seen")[:1]
+        )
+        found_first = Finding.objects.filter(first_scan_id=OuterRef("pk"))
+        runs = ScanRun.objects.filter(Exists(found_first), team__in=teams.values())
+        runs.update(created_at=Subquery(earliest), finished_at=Subquery(earliest))
+        # Cached figures (dashboard, gate) are keyed on the models' gate stamps: move them on.
+        gate_stamps_bump(model_ids=sorted({f.model_id for f in findings}))
+        return len(fixed_ids)
