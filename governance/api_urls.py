@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
+from governance.exports.api import AuditExportApi, FindingsExportApi, ModelMlBomApi
 from governance.findings.api import FindingViewSet
 from governance.ingest.api import ScanViewSet, VersionScanApi
 from governance.inventory.api import ModelViewSet
@@ -56,6 +57,10 @@ urlpatterns = [
         VersionScanApi.as_view(),
         name="model-scan-artifact",
     ),
+    # Evidence out (exports app): before the router, whose findings/{pk}/ would take "export".
+    re_path(r"^models/(?P<pk>[^/]+)/mlbom/$", ModelMlBomApi.as_view(), name="model-mlbom"),
+    re_path(r"^findings/export/$", FindingsExportApi.as_view(), name="findings-export"),
+    re_path(r"^audit/export/$", AuditExportApi.as_view(), name="audit-export"),
     re_path(r"^events/$", RuntimeEventsApi.as_view(), name="events"),
     re_path(r"^events/prometheus/$", PrometheusEventsApi.as_view(), name="events-prometheus"),
     path("", include(router.urls)),

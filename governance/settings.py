@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "governance.policies",
     "governance.metrics",
     "governance.notifications",
+    "governance.exports",
     "governance.web",
 ]
 

@@ -25,6 +25,7 @@ LAYERS = (
     "metrics",  # dashboards, rollups
     "ingest",  # the import pipeline on top of evidence, findings, inventory
     "runtime",  # post-deployment: deployments, runtime events, alert rules
+    "exports",  # evidence out: ML-BOM with VEX, findings and audit exports
     "web",  # pages that compose everything
 )
 #: Project-level modules wire the apps together and may import any of them.
