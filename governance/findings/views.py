@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
@@ -67,6 +68,8 @@ def finding_list(request: HttpRequest) -> HttpResponse:
                 ("unknown", "not analysed"),
             ],
             "next_url": f"?{query}&before={rows[-1].pk}" if more and rows else "",
+            # every finding of the page's filter (not just this page), as the API exports it
+            "export_url": reverse("api:findings-export") + (f"?{query}&" if query else "?"),
             "teams": teams_visible_to(request.user).order_by("name"),
             "statuses": [("active", "Needs work"), ("all", "All"), *Status.choices],
             "severities": Severity.choices,
