@@ -27,6 +27,9 @@ from governance.inventory.api import ModelScopedAPIView
 from governance.lib.api_errors import ApplicationError
 from governance.lib.streams import csv_lines, json_array_lines, json_lines
 
+#: The list's filters (governance.findings.filters), named once more for the schema.
+_FILTERS = ("team", "model", "version", "status", "severity", "category", "tool", "since",
+            "overdue", "reachable")  # fmt: skip
 _REF = OpenApiParameter("pk", str, OpenApiParameter.PATH, description="model id or name")
 
 
@@ -116,12 +119,10 @@ class FindingsExportApi(TeamScopedAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=["csv", "json"], description="default json"),
-            OpenApiParameter(
-                "filters",
-                str,
-                description="the same filters as GET /api/v1/findings/: team, model, version, "
-                "status, severity, category, tool, since, overdue, reachable",
-            ),
+            *[
+                OpenApiParameter(name, str, description="as in GET /api/v1/findings/")
+                for name in _FILTERS
+            ],
         ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
