@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db.models import QuerySet
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
@@ -112,6 +113,13 @@ class ModelMlBomApi(ModelScopedAPIView):
 
 class FindingsExportApi(TeamScopedAPIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # DRF answers an unknown ?format= with a 404; here it is a bad parameter (400).
+        try:
+            return super().perform_content_negotiation(request, force=force)
+        except (Http404, NotFound):
+            raise ApplicationError("format must be csv or json") from None
 
     def base_queryset(self) -> QuerySet[Any]:
         return Finding.objects.all()
