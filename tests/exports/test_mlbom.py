@@ -138,9 +138,24 @@ def test_reimporting_the_ml_bom_round_trips_the_findings_states(
     assert states["CVE-2024-0001"] == "open"
     assert original["CVE-2024-0003"] == "confirmed"
     assert states["CVE-2024-0003"] == "open"
+    # findings of other layers stay with the scans that found them (not package findings)
+    assert "demographic_parity_difference" not in states
+    run = copy.scan_runs.get()
+    assert any("assessment layer" in w for w in run.warnings)
     # the person's reason travels with the decision
     fp = copy.findings.get(vuln_id="CVE-2024-0002")
     assert "pillow is vendored but never loaded" in fp.justification
+
+
+def test_reimporting_the_ml_bom_into_its_own_model_changes_no_state(
+    mlbom_world: Any, client_of: Any, member: Any, upload: Any
+) -> None:
+    model = mlbom_world["model"]
+    before = {f.pk: (f.status, f.category) for f in model.findings.all()}
+    exported = _bom(client_of(member), model)
+    response = upload(mlbom_world["token"], json.dumps(exported).encode(), model=MODEL)
+    assert response.status_code in (201, 202), response.content
+    assert {f.pk: (f.status, f.category) for f in model.findings.all()} == before
 
 
 def test_the_ml_bom_of_the_model_by_name(mlbom_world: Any, client_of: Any, member: Any) -> None:
