@@ -202,3 +202,18 @@ def test_the_ml_bom_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(13):
         bom = _bom(client, model)
     assert len(bom["vulnerabilities"]) >= 66
+
+
+def test_a_version_without_evidence_still_gives_a_valid_ml_bom(
+    client_of: Any, member: Any, team_alpha: Any
+) -> None:
+    from governance.inventory.services import model_get_or_create, version_get_or_create
+
+    model, _ = model_get_or_create(team=team_alpha, name="bare", create=True)
+    version_get_or_create(model=model, version="0.1")
+    bom = _bom(client_of(member), model, "0.1")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(bom)) is None
+    assert bom["metadata"]["component"]["modelCard"]["properties"] == [
+        {"name": "warden:policy", "value": "built-in default"}
+    ]
+    assert bom.get("vulnerabilities", []) == []
