@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 import governance.api_docs  # noqa: F401 - registers the API docs' view extensions
+from governance.exports.api import AuditExportApi, FindingsExportApi, ModelMlBomApi
 from governance.findings.api import ComponentsApi, FindingViewSet
 from governance.hooks.api import MlflowHookApi
 from governance.ingest.api import ScanViewSet, VersionScanApi
@@ -59,6 +60,10 @@ urlpatterns = [
         name="model-scan-artifact",
     ),
     re_path(r"^components/$", ComponentsApi.as_view(), name="components"),
+    # Evidence out (exports app): before the router, whose findings/{pk}/ would take "export".
+    re_path(r"^models/(?P<pk>[^/]+)/mlbom/$", ModelMlBomApi.as_view(), name="model-mlbom"),
+    re_path(r"^findings/export/$", FindingsExportApi.as_view(), name="findings-export"),
+    re_path(r"^audit/export/$", AuditExportApi.as_view(), name="audit-export"),
     re_path(r"^events/$", RuntimeEventsApi.as_view(), name="events"),
     re_path(r"^events/prometheus/$", PrometheusEventsApi.as_view(), name="events-prometheus"),
     # Model registry hooks (hooks app): signed by the registry, not by a token.

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "governance.hooks",
     "governance.channels",
     "governance.exporter",
+    "governance.exports",
     "governance.web",
 ]
 

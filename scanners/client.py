@@ -76,6 +76,23 @@ class Api:
         self.token = token
         self.timeout = timeout
 
+    def download(self, path: str) -> bytes:
+        """The body of ``GET path`` as sent (a document to save, not to parse)."""
+        req = urllib.request.Request(f"{self.base}{path}", method="GET")  # noqa: S310 - checked
+        req.add_header("Authorization", f"Bearer {self.token}")
+        req.add_header("User-Agent", USER_AGENT)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                body: bytes = resp.read()
+                return body
+        except urllib.error.HTTPError as exc:
+            payload = _json(exc.read())
+            message = payload.get("error") or payload.get("detail") or exc.reason
+            raise ClientError(f"Warden answered {exc.code}: {message}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ClientError(f"cannot reach Warden at {self.base}: {reason}") from None
+
     def request(
         self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
     ) -> tuple[int, dict[str, Any]]:
@@ -208,6 +225,24 @@ def cmd_gate(api: Api, args: argparse.Namespace) -> int:
     print(f"{result['model']}{'@' + args.version if args.version else ''}")
     _print_gate(result)
     return 1 if result.get("verdict") == "fail" else 0
+
+
+def cmd_mlbom(api: Api, args: argparse.Namespace) -> int:
+    """Save (or print) a model version's CycloneDX 1.6 ML-BOM with its findings as VEX."""
+    model = urllib.parse.quote(args.model, safe="")
+    version = urllib.parse.quote(args.version, safe="")
+    body = api.download(f"/api/v1/models/{model}/mlbom/?version={version}")
+    if not args.output or args.output == "-":
+        sys.stdout.buffer.write(body + (b"" if body.endswith(b"\n") else b"\n"))
+        return 0
+    try:
+        with open(args.output, "wb") as fh:
+            fh.write(body)
+    except OSError as exc:
+        raise ClientError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    count = len(_json(body).get("vulnerabilities") or [])
+    print(f"{args.model}@{args.version}: ML-BOM written to {args.output} ({count} VEX statements)")
+    return 0
 
 
 def cmd_scan(api: Api | None, args: argparse.Namespace) -> int:
@@ -344,6 +379,10 @@ def build_parser() -> _Parser:
     gate = sub.add_parser("gate", help="read the gate verdict")
     gate.add_argument("--model", required=True)
     gate.add_argument("--version", default="")
+    mlbom = sub.add_parser("mlbom", help="download a version's CycloneDX ML-BOM (findings as VEX)")
+    mlbom.add_argument("--model", required=True, help="model name or id")
+    mlbom.add_argument("--version", required=True)
+    mlbom.add_argument("--output", "-o", default="", help="file to write (default: stdout)")
     events = sub.add_parser("events", help="send runtime events (warden.runtime/v1 JSON)")
     events.add_argument("file", help="a warden.runtime/v1 document, or a JSON list of events")
     events.add_argument("--deployment", default="", help="the deployment's id")
@@ -408,6 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_gate(api, args)
         if args.command == "deploy":
             return cmd_deploy(api, args)
+        if args.command == "mlbom":
+            return cmd_mlbom(api, args)
         if args.command == "events":
             return cmd_events(api, args)
         return cmd_scan(api, args)

@@ -9,13 +9,14 @@ _MAX_ITEMS = 50
 _MAX_DEPTH = 6
 
 
-def trim(value: Any, limit: int = EVIDENCE_LIMIT) -> Any:
-    """A JSON-ready copy of ``value`` with long strings cut, long lists shortened and deep
-    nesting replaced by ``"…"``; the total string budget is ``limit`` characters."""
+def trim(value: Any, limit: int = EVIDENCE_LIMIT, *, max_depth: int = _MAX_DEPTH) -> Any:
+    """A JSON-ready copy of ``value`` with long strings cut, long lists shortened and
+    nesting deeper than ``max_depth`` replaced by ``"…"``; the total string budget is
+    ``limit`` characters."""
     budget = [limit]
 
     def walk(v: Any, depth: int) -> Any:
-        if depth > _MAX_DEPTH or budget[0] <= 0:
+        if depth > max_depth or budget[0] <= 0:
             return "…"
         if isinstance(v, str):
             cut = v[: budget[0]]

@@ -29,6 +29,7 @@ LAYERS = (
     "runtime",  # post-deployment: deployments, runtime events, alert rules
     "hooks",  # model registry webhooks (MLflow): versions, scans, deployments
     "exporter",  # /metrics: the Prometheus exposition of everything below
+    "exports",  # evidence out: ML-BOM with VEX, findings and audit exports
     "web",  # pages that compose everything
 )
 #: Project-level modules wire the apps together and may import any of them.

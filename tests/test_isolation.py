@@ -73,6 +73,8 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/models/{model_name}/gate/", None),
     ("post", "/api/v1/models/{model}/versions/{version}/scan/", None),
     ("get", "/api/v1/models/{model}/versions/{version}/", None),
+    ("get", "/api/v1/models/{model}/mlbom/?version=1.0", None),
+    ("get", "/api/v1/models/{model_name}/mlbom/?version=1.0", None),
     ("patch", "/api/v1/models/{model}/versions/{version}/", {"retired": True}),
     ("get", "/api/v1/scans/{run}/", None),
     ("get", "/api/v1/findings/{finding}/", None),
@@ -101,6 +103,8 @@ OBJECT_ROUTES = [
     ("post", "/api/v1/exceptions/{exception}/approve/", {"reason": "ok"}),
     ("post", "/api/v1/exceptions/{exception}/reject/", {"reason": "no"}),
     ("get", "/api/v1/sla/metrics/?team=beta", None),
+    # exports app: the audit trail of a team (its leads, or a token of the team)
+    ("get", "/api/v1/audit/export/?team=beta", None),
     ("get", "/api/v1/sla/metrics/?team=beta&model={model_name}", None),
     ("get", "/api/v1/artifacts/{digest}/admission", None),
     ("get", "/api/v1/deployments/{deployment}/", None),
@@ -125,6 +129,11 @@ LIST_ROUTES = [
     "/api/v1/components/",
     "/api/v1/components/?package=pkg",
     "/api/v1/components/?cve=CVE-2024-1",
+]
+#: Streamed list exports: their rows for another team's caller are none at all.
+EXPORT_ROUTES = [
+    "/api/v1/findings/export/?format=json",
+    "/api/v1/findings/export/?format=json&team=beta",
 ]
 
 
@@ -204,6 +213,16 @@ def test_lists_never_show_another_teams_rows(
     assert rows == []
 
 
+@pytest.mark.parametrize("url", EXPORT_ROUTES)
+def test_exports_never_show_another_teams_rows(
+    client_of: Any, member: Any, beta_world: Any, url: str
+) -> None:
+    import json
+
+    response = client_of(member).get(url)
+    assert json.loads(b"".join(response.streaming_content)) == []
+
+
 @pytest.mark.parametrize(("method", "template", "body"), OBJECT_ROUTES)
 def test_anonymous_requests_are_401(
     client: Any, beta_world: Any, method: str, template: str, body: Any
@@ -239,7 +258,12 @@ def test_a_signed_route_refuses_another_teams_secret_and_no_secret(
 
 def test_every_api_route_has_an_isolation_case() -> None:
     covered = {t.split("?")[0].replace("{model_name}", "{model}") for _, t, _ in OBJECT_ROUTES}
-    covered |= set(LIST_ROUTES) | {"/api/v1/scans/"} | set(SIGNED_ROUTES)
+    covered |= (
+        set(LIST_ROUTES)
+        | {"/api/v1/scans/"}
+        | set(SIGNED_ROUTES)
+        | {u.split("?")[0] for u in EXPORT_ROUTES}
+    )
     patterns = set()
 
     def walk(resolver: Any, prefix: str) -> None:

@@ -138,6 +138,8 @@ def finding_list(request: HttpRequest) -> HttpResponse:
                 ("unknown", "not analysed"),
             ],
             "next_url": f"?{query}&page={page.number + 1}" if page.has_next else "",
+            # every finding of the page's filter (not just this page), as the API exports it
+            "export_url": reverse("api:findings-export") + (f"?{query}&" if query else "?"),
             "teams": teams,
             "statuses": [("active", "Needs work"), ("all", "All"), *Status.choices],
             "severities": Severity.choices,

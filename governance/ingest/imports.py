@@ -186,5 +186,7 @@ def scan_run_import(
 def _trim_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     from scanners.evidence import trim
 
-    trimmed: dict[str, Any] = trim(metadata, limit=64 * 1024)
+    # Deep enough for an ML-BOM's model cards (metadata.models[i].model_card, itself trimmed
+    # to the usual depth by the parser): the ML-BOM export reads their datasets and metrics.
+    trimmed: dict[str, Any] = trim(metadata, limit=64 * 1024, max_depth=10)
     return trimmed

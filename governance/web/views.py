@@ -7,13 +7,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from governance.accounts.selectors import has_role, teams_visible_to
+from governance.exports.selectors import DASHBOARD_COLUMNS, dashboard_rows
 from governance.findings.models import ACTIVE_STATUSES, SEVERITY_ORDER
 from governance.findings.selectors import (
     active_version_labels,
@@ -25,6 +26,7 @@ from governance.ingest.services import artifact_scan_request
 from governance.inventory.models import ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user
 from governance.lib.api_errors import ApplicationError
+from governance.lib.streams import csv_lines
 from governance.metrics import figures
 from governance.metrics import selectors as metrics
 from governance.metrics.sla import REMEDIATION_WINDOW_DAYS
@@ -231,3 +233,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
         },
     )
+
+
+def dashboard_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The dashboard's figures as CSV, for the same scope (``?team=slug`` or all the user's
+    teams) and from the same selector as the page."""
+    board = metrics.dashboard_get(
+        request.user,
+        request.GET.get("team") or None,
+        today=timezone.localdate(),
+        days=DASHBOARD_DAYS,
+    )
+    response = StreamingHttpResponse(
+        csv_lines(DASHBOARD_COLUMNS, dashboard_rows(board)), content_type="text/csv; charset=utf-8"
+    )
+    scope = board.scope.team.slug if board.scope.team else "all"
+    day = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="warden-dashboard-{scope}-{day}.csv"'
+    return response

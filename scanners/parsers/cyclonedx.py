@@ -22,8 +22,11 @@ pip-audit's CycloneDX output (spec 1.4, no purls, no ratings) and ML-BOMs.
 - Every component is listed in ``metadata["components_list"]`` as ``{name, version, purl,
   ecosystem}`` (the first :data:`MAX_LISTED`; the "which models use package X" inventory);
   components of type ``machine-learning-model`` also in ``metadata["models"]`` with their
-  (trimmed) ``modelCard``. A BOM without a ``vulnerabilities`` array is an inventory:
-  ``Report.complete`` is False (its silence proves nothing).
+  (trimmed) ``modelCard``. Vulnerabilities of Warden's own ML-BOM export whose
+  ``warden:category`` property names another layer (model file, assessment...) are left out
+  with a warning: they belong to the scans that found them. A BOM without a
+  ``vulnerabilities`` array is an inventory: ``Report.complete`` is False (its silence
+  proves nothing).
 """
 
 from __future__ import annotations
@@ -276,6 +279,15 @@ def _affected(
     return []
 
 
+def _warden_category(vuln: dict[str, Any]) -> str:
+    """The ``warden:category`` property of a vulnerability in Warden's own ML-BOM export."""
+    for prop in as_list(vuln.get("properties")):
+        if isinstance(prop, dict) and prop.get("name") == "warden:category":
+            value = prop.get("value")
+            return value if isinstance(value, str) else ""
+    return ""
+
+
 def parse(doc: Document) -> Report:
     data = doc.json
     if not isinstance(data, dict):
@@ -300,6 +312,7 @@ def parse(doc: Document) -> Report:
             if entry is not None:
                 listed.append(entry)
     states: dict[str, int] = {}
+    skipped_layers: dict[str, int] = {}
 
     vulnerabilities = data.get("vulnerabilities")
     if vulnerabilities is not None and not isinstance(vulnerabilities, list):
@@ -310,6 +323,10 @@ def parse(doc: Document) -> Report:
         tool_id = loose.text(vuln, "id", where)
         if not tool_id.strip():
             _R.fail(where, 'missing "id"')
+        layer = _warden_category(vuln)
+        if layer and layer != CATEGORY:
+            skipped_layers[layer] = skipped_layers.get(layer, 0) + 1
+            continue
         alias_ids: list[str] = []
         for k, ref in enumerate(loose.arr(vuln, "references", where)):
             if not isinstance(ref, dict):
@@ -424,6 +441,13 @@ def parse(doc: Document) -> Report:
         meta["components_listed"] = len(listed)
     if states:
         meta["states"] = dict(sorted(states.items()))
+    for layer, n in sorted(skipped_layers.items()):
+        # Warden's own ML-BOM: findings of the other layers (model file, assessment...) stay
+        # with the scans that found them; only the dependency layer is this format's.
+        warnings.append(
+            f"cyclonedx: {n} vulnerabilit{'y' if n == 1 else 'ies'} of Warden's {layer} layer "
+            "(warden:category) left out: they belong to the scans that reported them"
+        )
     serial = data.get("serialNumber")
     if isinstance(serial, str):
         meta["serial_number"] = cut(serial, 200)
