@@ -15,10 +15,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from governance.accounts.access import TeamScopedAPIView
 from governance.accounts.selectors import has_role, team_for_request
 from governance.exports.mlbom import mlbom_build
+from governance.exports.schema import CycloneDxMlBom
 from governance.exports.selectors import audit_trail, findings_export
 from governance.findings.api import FindingSerializer
 from governance.findings.filters import finding_filters_parse
@@ -44,6 +46,18 @@ class _PassThrough(BaseRenderer):
         self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
     ) -> Any:
         return data
+
+
+class JsonErrorsMixin:
+    """Errors (and OPTIONS) are JSON whatever format was asked for: the pass-through
+    renderers above only name formats; the views' own answers are streamed responses,
+    never DRF ``Response`` objects, so every ``Response`` here is rendered as JSON."""
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
 
 
 class CsvRenderer(_PassThrough):
@@ -88,7 +102,7 @@ def _attachment(response: _R, name: str) -> _R:
     return response
 
 
-class ModelMlBomApi(ModelScopedAPIView):
+class ModelMlBomApi(JsonErrorsMixin, ModelScopedAPIView):
     renderer_classes = [JSONRenderer, CycloneDxRenderer]
 
     @extend_schema(
@@ -96,7 +110,7 @@ class ModelMlBomApi(ModelScopedAPIView):
             _REF,
             OpenApiParameter("version", str, required=True, description="the model version"),
         ],
-        responses={(200, "application/vnd.cyclonedx+json"): OpenApiTypes.OBJECT},
+        responses={(200, "application/vnd.cyclonedx+json"): CycloneDxMlBom},
     )
     def get(self, request: Request, pk: str) -> HttpResponse:
         """The CycloneDX 1.6 ML-BOM of a model version: the model with its artifact hashes
@@ -111,7 +125,7 @@ class ModelMlBomApi(ModelScopedAPIView):
         return _attachment(response, bom.filename)
 
 
-class FindingsExportApi(TeamScopedAPIView):
+class FindingsExportApi(JsonErrorsMixin, TeamScopedAPIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
@@ -134,7 +148,7 @@ class FindingsExportApi(TeamScopedAPIView):
         ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
-            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/json"): FindingSerializer(many=True),
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
@@ -158,7 +172,7 @@ class FindingsExportApi(TeamScopedAPIView):
         return _attachment(response, f"warden-findings-{stamp}.{fmt}")
 
 
-class AuditExportApi(TeamScopedAPIView):
+class AuditExportApi(JsonErrorsMixin, TeamScopedAPIView):
     renderer_classes = [JSONRenderer, JsonLinesRenderer]
 
     def base_queryset(self) -> QuerySet[Any]:
