@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from governance.findings.api import FindingViewSet
-from governance.ingest.api import ScanViewSet, VersionScanApi
+from governance.ingest.api import ScanViewSet, VersionAssessApi, VersionScanApi
 from governance.inventory.api import ModelViewSet
 from governance.metrics.api import SlaMetricsApi
 from governance.policies import api as policies_api
@@ -55,6 +55,11 @@ urlpatterns = [
         r"^models/(?P<pk>[^/]+)/versions/(?P<version>[^/]+)/scan/$",
         VersionScanApi.as_view(),
         name="model-scan-artifact",
+    ),
+    re_path(
+        r"^models/(?P<pk>[^/]+)/versions/(?P<version>[^/]+)/assess/$",
+        VersionAssessApi.as_view(),
+        name="model-assess",
     ),
     re_path(r"^events/$", RuntimeEventsApi.as_view(), name="events"),
     re_path(r"^events/prometheus/$", PrometheusEventsApi.as_view(), name="events-prometheus"),

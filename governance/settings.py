@@ -337,6 +337,11 @@ WARDEN_POSTURE_RETENTION_DAYS = env_int("WARDEN_POSTURE_RETENTION_DAYS", 400)
 WARDEN_ARTIFACT_ROOTS = [
     Path(p).resolve() for p in env_list("WARDEN_ARTIFACT_ROOTS", [str(MEDIA_ROOT / "artifacts")])
 ]
+# Server-side assessments (POST .../versions/{v}/assess/): the limits of the model worker
+# subprocess; the wall clock stays under the Celery task's soft time limit.
+WARDEN_ASSESS_CPU_SECONDS = env_int("WARDEN_ASSESS_CPU_SECONDS", 600)
+WARDEN_ASSESS_MEMORY_MB = env_int("WARDEN_ASSESS_MEMORY_MB", 4096)
+WARDEN_ASSESS_WALL_SECONDS = env_int("WARDEN_ASSESS_WALL_SECONDS", 780)
 
 LOGGING = {
     "version": 1,

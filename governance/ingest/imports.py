@@ -14,6 +14,7 @@ from governance.evidence.families import tool_family
 from governance.evidence.models import ScanRun
 from governance.evidence.selectors import MODEL_FILE_CATEGORIES
 from governance.evidence.services import (
+    assessment_record,
     check_results_record,
     components_record,
     scan_run_fail,
@@ -149,6 +150,7 @@ def scan_run_import(
         )
         passed = check_results_record(scan_run=scan_run, report=report, tool=tool)
         components_record(scan_run=scan_run, subject=subject, report=report)
+        assessment_record(scan_run=scan_run, report=report, now=now)
         scan_run_finish(
             scan_run=scan_run,
             report=report,
