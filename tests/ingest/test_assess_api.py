@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from governance.evidence.models import Assessment, CheckResult, ScanRun
 from governance.findings.models import Finding
@@ -428,3 +430,46 @@ def test_a_model_that_exceeds_the_worker_memory_limit_fails_the_run_with_the_lim
     assert run["status"] == "failed"
     assert "memory" in run["error"]
     assert "1024 MiB" in run["error"]
+
+
+def test_the_list_and_the_page_cost_a_fixed_number_of_queries(
+    assess: Any, version: ModelVersion, django_assert_max_num_queries: Any
+) -> None:
+    data = _csv(builders.disparity_table(600))
+    for i in range(3):
+        assess(version, data=_file(f"e{i}.csv", data), label="y", prediction="yhat",
+               sensitive="sex")  # fmt: skip
+    url = f"/api/v1/models/{version.model_id}/versions/2.0/assess/"
+    # session, user, teams, model, version, the runs joined with their assessments: the same
+    # for 3 runs as for 50
+    with django_assert_max_num_queries(6):
+        rows = assess.client.get(url).json()
+    assert len(rows) == 3
+    # the access path, the newest assessment, the runs, and the gate's fixed set of queries
+    with django_assert_max_num_queries(12):
+        page = assess.client.get(f"/models/{version.model_id}/versions/2.0/assessment/")
+    assert page.status_code == 200
+
+
+def test_a_queued_assessment_no_worker_finished_is_handed_to_the_assessment_task(
+    assess: Any, version: ModelVersion, settings: Any, client_of: Any, member: Any
+) -> None:
+    from governance.ingest.recovery import scan_runs_requeue_claim
+
+    # Queued, but the task never ran (the broker was down): no on_commit execution here.
+    response = client_of(member).post(
+        f"/api/v1/models/{version.model_id}/versions/2.0/assess/",
+        {"data": _file("e.csv", _csv(builders.disparity_table(300))), "label": "y",
+         "prediction": "yhat"},
+    )  # fmt: skip
+    assert response.status_code == 202
+    run_id = response.json()["id"]
+    later = timezone.now() + timedelta(seconds=settings.WARDEN_REQUEUE_AFTER_SECONDS + 1)
+
+    imports, scans, assessments = scan_runs_requeue_claim(now=later)
+
+    assert (imports, scans, assessments) == ([], [], [run_id])
+    from governance.ingest.tasks import assessment_run_task
+
+    assert assessment_run_task(run_id) == "done"
+    assert Assessment.objects.filter(scan_run_id=run_id).exists()
