@@ -126,8 +126,9 @@ def artifact_refusal(*, version: ModelVersion, digest: str) -> str | None:
 def _policy_thresholds(version: ModelVersion) -> list[str]:
     """The governing policy's limits on metrics the runner measures, as runner thresholds:
     its ``assessments`` rules and the conditions of its ``warden_assessment`` evidence."""
-    from scanners.assess.measurement import METRICS
+    from scanners.assess.measurement import catalogue
 
+    known = catalogue()
     doc = policy_effective_for(version.model).document
     rules = [(r["metric"], r["comparator"], r["value"]) for r in doc.get("assessments", [])]
     for rule in doc.get("evidence", []):
@@ -135,7 +136,7 @@ def _policy_thresholds(version: ModelVersion) -> list[str]:
             rules.append((c["metric"], c["comparator"], c["value"]))
     out: dict[str, str] = {}
     for metric, comparator, value in rules:
-        if metric.split("[", 1)[0] in METRICS:
+        if metric.split("[", 1)[0] in known:
             out.setdefault(metric, f"{metric}{comparator}{value!r}")
     return list(out.values())
 

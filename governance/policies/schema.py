@@ -371,15 +371,22 @@ def policy_document_validate(document: Any) -> None:
 
 
 def _conditions_check(i: int, spec: dict[str, Any]) -> None:
-    """A metric outside the runner's catalogue is a typo: it would never be measured."""
+    """A metric outside the runner's catalogue is a typo: it would never be measured. (A
+    server without the ``assess`` extra has no catalogue to check against; the schema's
+    name pattern still applies, and an unknown metric then fails closed in the gate.)"""
     import difflib
 
-    from scanners.assess.measurement import METRICS
+    from scanners.assess import MissingExtra
+    from scanners.assess.measurement import catalogue
 
+    try:
+        known = catalogue()
+    except MissingExtra:
+        return
     for j, condition in enumerate(spec.get("metrics", [])):
         name = condition["metric"].split("[", 1)[0]
-        if name not in METRICS:
-            close = difflib.get_close_matches(name, list(METRICS), n=1)
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ApplicationError(
                 f"invalid policy: evidence[{i}].warden_assessment.metrics[{j}].metric: "

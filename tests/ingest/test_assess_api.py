@@ -473,3 +473,40 @@ def test_a_queued_assessment_no_worker_finished_is_handed_to_the_assessment_task
 
     assert assessment_run_task(run_id) == "done"
     assert Assessment.objects.filter(scan_run_id=run_id).exists()
+
+
+def test_the_policys_limits_judge_a_server_run_unless_the_request_names_the_metric(
+    assess: Any, version: ModelVersion, team_alpha: Any
+) -> None:
+    from governance.policies.services import OPERATOR, policy_create
+
+    policy_create(
+        team=team_alpha,
+        document={
+            "schema": "warden.policy/v1",
+            "name": "fairness",
+            "evidence": [{"id": "fair", "warden_assessment": {"metrics": [
+                {"metric": "demographic_parity_difference", "comparator": "<=", "value": 0.1}
+            ]}}],
+            "assessments": [
+                {"id": "acc", "metric": "accuracy", "comparator": ">=", "value": 0.5},
+                {"id": "art", "metric": "adversarial_accuracy", "comparator": ">=", "value": 0.5},
+            ],
+        },
+        actor=OPERATOR,
+    )  # fmt: skip
+    data = _csv(builders.disparity_table(3000))
+    response = assess(
+        version, data=_file("e.csv", data), label="y", prediction="yhat", sensitive="sex",
+        threshold=["accuracy>=0.99"],
+    )  # fmt: skip
+    assert response.status_code == 202, response.content
+    document = Assessment.objects.get(scan_run_id=response.json()["id"]).document
+    # the request's accuracy limit wins; the policy's parity limit applies; a metric the runner
+    # does not measure (another tool's adversarial_accuracy) is left to that tool
+    assert document["metadata"]["thresholds"] == [
+        "accuracy>=0.99",
+        "demographic_parity_difference<=0.1",
+    ]
+    judged = {r["test"]: r["threshold"] for r in document["results"]}
+    assert judged == {"accuracy": 0.99, "demographic_parity_difference[sex]": 0.1}
