@@ -331,7 +331,12 @@ def assessment_run(*, scan_run_id: int) -> ScanRun:
         status=ScanRun.Status.RUNNING, started_at=timezone.now()
     )
     run = ScanRun.objects.select_related("version__model", "model").get(pk=scan_run_id)
-    if run.status not in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING) or run.version is None:
+    if run.status not in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING):
+        return run
+    if run.version is None:
+        scan_run_fail(scan_run_id=run.pk, error="the model version was deleted before the run")
+        AssessmentUpload.objects.filter(scan_run=run).delete()
+        run.refresh_from_db()
         return run
     upload = AssessmentUpload.objects.filter(scan_run=run).first()
     if upload is None:
