@@ -510,3 +510,33 @@ def test_the_policys_limits_judge_a_server_run_unless_the_request_names_the_metr
     ]
     judged = {r["test"]: r["threshold"] for r in document["results"]}
     assert judged == {"accuracy": 0.99, "demographic_parity_difference[sex]": 0.1}
+
+
+def test_a_version_without_an_assessment_shows_how_to_get_one(
+    client_of: Any, viewer: Any, version: ModelVersion
+) -> None:
+    page = client_of(viewer).get(f"/models/{version.model_id}/versions/2.0/assessment/")
+    assert page.status_code == 200  # viewers read it
+    html = page.content.decode()
+    assert 'data-verdict="none"' in html
+    assert f"/api/v1/models/{version.model_id}/versions/2.0/assess/" in html
+
+
+def test_a_failed_run_shows_its_error_on_the_page(
+    assess: Any,
+    team_alpha: Any,
+    artifact_root: Path,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.WARDEN_ASSESS_MEMORY_MB = 1024
+    artifact = builders.memory_hog_onnx(artifact_root / "hog.onnx")
+    found = _scanned_version(
+        team_alpha, artifact, assess.client, django_capture_on_commit_callbacks, name="hog"
+    )
+    assess(
+        found, data=_file("e.csv", _csv(builders.features_table(200))), label="y",
+        run_model="true", features="x1,x2", robustness="false",
+    )  # fmt: skip
+    html = assess.client.get(f"/models/{found.model_id}/versions/1.0/assessment/").content
+    assert b"data-error>the model worker ran out of memory" in html
