@@ -11,6 +11,12 @@
    (4 noise scales, missing values, the bounded evasion search) and drift against a
    reference table of the same size.
 
+3. With ``--server``: the same predictions table through the server, ``POST
+   /api/v1/models/{id}/versions/{v}/assess/`` with a token (the request's checks, storing the
+   upload, the Celery task run eagerly at commit, the import of the document and the
+   assessment record), in a throw-away database (SQLite in memory, or ``test_warden_bench``
+   on PostgreSQL with DATABASE_URL).
+
 Prints best and median of ``--runs`` runs. Targets: 1,000,000 prediction rows in <= 10 s;
 the ONNX model on 100,000 rows with robustness in <= 60 s.
 """
@@ -108,7 +114,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--model-rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--server", action="store_true", help="only the server path (3.)")
     args = parser.parse_args()
+    if args.server:
+        server(args.rows, args.runs)
+        return
     with tempfile.TemporaryDirectory(prefix="warden-bench-assess-") as tmp:
         work = Path(tmp)
         data = work / "predictions.csv"
@@ -165,6 +175,55 @@ def main() -> None:
 
         report("  assess_model (scan + worker + figures)", timed(args.runs, model_run), 60)
         print(f"  {model_run.figures} figures per model assessment")  # type: ignore[attr-defined]
+
+
+def server(rows: int, runs: int) -> None:
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+    os.environ.setdefault("WARDEN_TESTING", "1")
+    os.environ.pop("CELERY_BROKER_URL", None)  # eager: the task runs when the request commits
+    import django
+
+    django.setup()
+    from _throwaway_db import throwaway_db
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test.utils import setup_test_environment
+    from rest_framework.test import APIClient
+
+    from governance.accounts.services import api_token_create, team_create
+    from governance.evidence.models import Assessment
+    from governance.inventory.models import MLModel, ModelVersion
+
+    setup_test_environment()  # the test client's host, a fast password hasher
+    with tempfile.TemporaryDirectory(prefix="warden-bench-assess-") as tmp, throwaway_db():
+        data = Path(tmp) / "predictions.csv"
+        predictions_table(data, rows)
+        blob = data.read_bytes()
+        print(f"server: {rows:,} prediction rows, {len(blob) / 1e6:.0f} MB CSV uploaded")
+        team = team_create(slug="bench", name="Bench")
+        model = MLModel.objects.create(team=team, name="bench")
+        ModelVersion.objects.create(model=model, version="1.0", artifact_sha256="ab" * 32)
+        _, token = api_token_create(team=team, name="bench", scope="write")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        url = f"/api/v1/models/{model.pk}/versions/1.0/assess/"
+
+        def post() -> None:
+            response = client.post(
+                url,
+                {
+                    "data": SimpleUploadedFile("predictions.csv", blob),
+                    "label": "y", "prediction": "yhat", "score": "p",
+                    "sensitive": "sex,age_band",
+                    "threshold": ["demographic_parity_difference<=0.1"],
+                },
+                format="multipart",
+            )  # fmt: skip
+            assert response.status_code == 202, response.content[:300]
+
+        report("  POST .../assess/ to recorded (eager task)", timed(runs, post), 10)
+        assert Assessment.objects.count() == runs
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import governance.api_docs  # noqa: F401 - registers the API docs' view extensio
 from governance.exports.api import AuditExportApi, FindingsExportApi, ModelMlBomApi
 from governance.findings.api import ComponentsApi, FindingViewSet
 from governance.hooks.api import MlflowHookApi
-from governance.ingest.api import ScanViewSet, VersionScanApi
+from governance.ingest.api import ScanViewSet, VersionAssessApi, VersionScanApi
 from governance.inventory.api import ModelViewSet
 from governance.metrics.api import SlaMetricsApi
 from governance.policies import api as policies_api
@@ -64,6 +64,11 @@ urlpatterns = [
     re_path(r"^models/(?P<pk>[^/]+)/mlbom/$", ModelMlBomApi.as_view(), name="model-mlbom"),
     re_path(r"^findings/export/$", FindingsExportApi.as_view(), name="findings-export"),
     re_path(r"^audit/export/$", AuditExportApi.as_view(), name="audit-export"),
+    re_path(
+        r"^models/(?P<pk>[^/]+)/versions/(?P<version>[^/]+)/assess/$",
+        VersionAssessApi.as_view(),
+        name="model-assess",
+    ),
     re_path(r"^events/$", RuntimeEventsApi.as_view(), name="events"),
     re_path(r"^events/prometheus/$", PrometheusEventsApi.as_view(), name="events-prometheus"),
     # Model registry hooks (hooks app): signed by the registry, not by a token.

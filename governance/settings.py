@@ -415,6 +415,11 @@ WARDEN_HOOK_PRODUCTION_ALIASES = env_list(
     "WARDEN_HOOK_PRODUCTION_ALIASES", ["production", "prod", "champion"]
 )
 WARDEN_HOOK_ENVIRONMENT = env_str("WARDEN_HOOK_ENVIRONMENT", "production")
+# Server-side assessments (POST .../versions/{v}/assess/): the limits of the model worker
+# subprocess; the wall clock stays under the Celery task's soft time limit.
+WARDEN_ASSESS_CPU_SECONDS = env_int("WARDEN_ASSESS_CPU_SECONDS", 600)
+WARDEN_ASSESS_MEMORY_MB = env_int("WARDEN_ASSESS_MEMORY_MB", 4096)
+WARDEN_ASSESS_WALL_SECONDS = env_int("WARDEN_ASSESS_WALL_SECONDS", 780)
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,8 @@ OBJECT_ROUTES = [
     ("get", "/api/v1/models/{model}/gate/?version=1.0", None),
     ("get", "/api/v1/models/{model_name}/gate/", None),
     ("post", "/api/v1/models/{model}/versions/{version}/scan/", None),
+    ("post", "/api/v1/models/{model}/versions/{version}/assess/", ("multipart", "assess")),
+    ("get", "/api/v1/models/{model}/versions/{version}/assess/", None),
     ("get", "/api/v1/models/{model}/versions/{version}/", None),
     ("get", "/api/v1/models/{model}/mlbom/?version=1.0", None),
     ("get", "/api/v1/models/{model_name}/mlbom/?version=1.0", None),
@@ -151,9 +154,22 @@ def _url(template: str, world: dict[str, Any]) -> str:
     )
 
 
+#: Multipart bodies, built per request (an uploaded file is read once).
+MULTIPART = {
+    "assess": lambda: {
+        "data": SimpleUploadedFile("eval.csv", b"y,yhat,sex\n" + b"1,1,a\n0,1,b\n" * 20),
+        "label": "y",
+        "prediction": "yhat",
+        "sensitive": "sex",
+    },
+}
+
+
 def _body(body: Any, world: dict[str, Any]) -> tuple[Any, str]:
     """The request body with ids of ``world`` filled in, and its content type (a route's
-    body is JSON unless given as (content type, text))."""
+    body is JSON unless given as (content type, text), or ("multipart", MULTIPART key))."""
+    if isinstance(body, tuple) and body[0] == "multipart":
+        return MULTIPART[body[1]](), "multipart"
     if isinstance(body, tuple):
         return body[1], body[0]
     if isinstance(body, dict):
@@ -170,6 +186,9 @@ def _body(body: Any, world: dict[str, Any]) -> tuple[Any, str]:
 
 def _call(client: Any, method: str, template: str, body: Any, world: dict[str, Any]) -> Any:
     data, content_type = _body(body, world)
+    if content_type == "multipart":  # both test clients encode a dict as multipart
+        extra = {"format": "multipart"} if hasattr(client, "credentials") else {}
+        return getattr(client, method)(_url(template, world), data, **extra)
     return getattr(client, method)(_url(template, world), data, content_type=content_type)
 
 
@@ -291,6 +310,7 @@ PAGE_ROUTES = [
     ("get", "/models/{model}/", None),
     ("post", "/models/{model}/edit/", {"description": "mine now"}),
     ("post", "/models/{model}/versions/{version}/scan/", None),
+    ("get", "/models/{model}/versions/{version}/assessment/", None),
     ("post", "/models/{model}/versions/{version}/retire/", None),
     ("get", "/findings/{finding}/", None),
     ("post", "/findings/{finding}/triage/", {"comment": "mine now"}),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from governance.evidence.models import CheckResult, ScanRun
+from governance.evidence.models import Assessment, CheckResult, ScanRun
 
 
 @admin.register(ScanRun)
@@ -27,3 +27,11 @@ class ScanRunAdmin(admin.ModelAdmin):
 class CheckResultAdmin(admin.ModelAdmin):
     list_display = ["title", "model", "tool", "metric_name", "metric_value"]
     raw_id_fields = ["scan_run", "model"]
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "model", "version", "origin", "mode", "dataset_rows", "assessed_at"]
+    list_filter = ["origin", "mode"]
+    search_fields = ["artifact_sha256", "dataset_sha256", "model__name"]
+    raw_id_fields = ["scan_run", "team", "model", "version"]

@@ -236,3 +236,49 @@ class Component(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}" if self.version else self.name
+
+
+class Assessment(models.Model):
+    """A Warden assessment (a ``warden.assessment/v1`` document written by Warden's own runner,
+    ``tool: warden``) as its scan run recorded it: the whole document, for the assessment
+    page (per-group tables, curves, drift per feature, fingerprints, library versions), and
+    what the gate's ``warden_assessment`` evidence matches on (the artifact digest, the age).
+
+    Its findings and passed checks are the scan run's, as for any assessment report; this row
+    only keeps what those leave out.
+    """
+
+    class Origin(models.TextChoices):
+        SERVER = "server", "Computed by Warden's workers"
+        CLIENT = "client", "Computed by warden assess, uploaded"
+
+    scan_run = models.OneToOneField(ScanRun, on_delete=models.CASCADE, related_name="assessment")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="assessments")
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="assessments"
+    )
+    #: The model the figures are of: the file that was run, else the upload's digest, else
+    #: the version's registered artifact ("" when none is known).
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    dataset_sha256 = models.CharField(max_length=64, blank=True)
+    dataset_rows = models.BigIntegerField(default=0)
+    #: ``predictions`` (a table of predictions) or ``model`` (Warden ran the model).
+    mode = models.CharField(max_length=12, blank=True)
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    #: When the figures were computed: the document's ``created`` time, never later than
+    #: when Warden recorded it (an old document uploaded today is not fresh evidence).
+    assessed_at = models.DateTimeField()
+    document = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-assessed_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["team", "artifact_sha256", "-assessed_at"], name="assessment_digest"
+            ),
+            models.Index(fields=["version", "-assessed_at"], name="assessment_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"assessment #{self.pk} of {self.model_id}"

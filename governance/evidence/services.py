@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import scanners
 from governance.evidence.families import tool_family
-from governance.evidence.models import CheckResult, Component, ScanRun, ScanSubject
+from governance.evidence.models import Assessment, CheckResult, Component, ScanRun, ScanSubject
 from governance.evidence.selectors import MODEL_FILE_CATEGORIES
 from governance.inventory.models import MLModel, ModelVersion
 from governance.lib.api_errors import ApplicationError
@@ -191,3 +191,56 @@ def components_record(*, scan_run: ScanRun, subject: ScanSubject, report: scanne
     Component.objects.filter(subject=subject).delete()
     Component.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+#: Runs of server-side assessments carry this prefix and a random suffix as their
+#: report_sha256 (there is no uploaded report), like server-side artifact scans.
+SERVER_ASSESSMENT_PREFIX = "assessment-"
+
+
+def _created(document: dict[str, Any], now: datetime) -> datetime:
+    text = document.get("created")
+    if not isinstance(text, str):
+        return now
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return now
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(when, now)
+
+
+def assessment_record(*, scan_run: ScanRun, report: scanners.Report, now: datetime) -> int:
+    """Keep the whole document of a Warden assessment (``metadata["assessment_document"]``,
+    set by the warden-assessment parser for Warden's own runner) for its run; it leaves the
+    run's metadata, which stays small. Returns 1 when one was recorded, else 0."""
+    from scanners.parsers.warden_assessment import DOCUMENT_KEY
+
+    document = report.metadata.pop(DOCUMENT_KEY, None)
+    if not isinstance(document, dict):
+        return 0
+    version = scan_run.version
+    digest = (
+        report.artifact_sha256
+        or scan_run.artifact_sha256
+        or (version.artifact_sha256 if version is not None else "")
+    )
+    fingerprint = document.get("dataset_fingerprint") or {}
+    server = scan_run.report_sha256.startswith(SERVER_ASSESSMENT_PREFIX)
+    Assessment.objects.update_or_create(
+        scan_run=scan_run,
+        defaults={
+            "team_id": scan_run.team_id,
+            "model_id": scan_run.model_id,
+            "version": version,
+            "artifact_sha256": digest,
+            "dataset_sha256": str(fingerprint.get("sha256") or "")[:64],
+            "dataset_rows": int(fingerprint.get("rows") or 0),
+            "mode": str((document.get("metadata") or {}).get("mode") or "")[:12],
+            "origin": Assessment.Origin.SERVER if server else Assessment.Origin.CLIENT,
+            "assessed_at": _created(document, now),
+            "document": document,
+        },
+    )
+    return 1

@@ -20,6 +20,8 @@ from rest_framework.response import Response
 from governance.accounts.access import TeamScopedViewSetMixin
 from governance.accounts.selectors import has_role, team_for_request
 from governance.evidence.models import ScanRun, ScanSubject
+from governance.ingest.assessments import SCAN_TYPE as ASSESSMENT_SCAN_TYPE
+from governance.ingest.assessments import assessment_request
 from governance.ingest.services import artifact_scan_request, report_submit
 from governance.inventory.api import ModelScopedAPIView
 from governance.lib.api_errors import ApplicationError
@@ -340,3 +342,182 @@ class VersionScanApi(ModelScopedAPIView):
         run = artifact_scan_request(version=found, actor=request.user)
         run = ScanRun.objects.select_related(*SCAN_RUN_RELATED).get(pk=run.pk)
         return Response(scan_run_payload(run, request), status=202)
+
+
+def _columns(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+class AssessUploadSerializer(serializers.Serializer):
+    """The options of ``warden assess``, as form fields. (``data`` and ``label`` shadow
+    Serializer attributes only for the type checker: DRF's metaclass moves declared fields
+    out of the class body, so ``.data`` stays the serializer's own.)"""
+
+    data = serializers.FileField(  # type: ignore[assignment]
+        help_text="the evaluation table (CSV or Parquet)"
+    )
+    label = serializers.CharField(  # type: ignore[assignment]
+        max_length=200, help_text="column of the true labels"
+    )
+    prediction = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="column of the predictions",
+    )
+    score = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="column of P(positive) (binary tasks)",
+    )
+    sensitive = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="comma-separated sensitive columns",
+    )
+    reference = serializers.FileField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="reference (training) table: drift, leakage",
+    )
+    threshold = serializers.ListField(
+        child=serializers.CharField(max_length=300),
+        required=False,
+        default=list,
+        help_text="METRIC<=VALUE, repeatable; the policy's limits apply to metrics not named",
+    )
+    run_model = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="run the version's artifact (under WARDEN_ARTIFACT_ROOTS) for the predictions",
+    )
+    model_file = serializers.FileField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="an ONNX or skops file to run; its sha256 must be a cleanly scanned "
+        "artifact of the version",
+    )
+    features = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="comma-separated feature columns",
+    )
+    categorical = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="numeric columns that are categories",
+    )
+    robustness = serializers.BooleanField(
+        required=False, default=True, help_text="model runs: measure robustness"
+    )
+    task = serializers.ChoiceField(
+        choices=["auto", "classification", "regression"], required=False, default="auto"
+    )
+    positive_label = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    decision_threshold = serializers.FloatField(
+        required=False, default=0.5, min_value=0.0, max_value=1.0
+    )
+    min_group_size = serializers.IntegerField(required=False, default=30, min_value=1)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0)
+
+
+class VersionAssessApi(ModelScopedAPIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": AssessUploadSerializer}, responses={202: dict})
+    def post(self, request: Request, pk: str, version: str) -> Response:
+        """Assess this version on the uploaded table in a worker (Warden's runner: the
+        options of ``warden assess``); poll the returned run like an upload. Failed figures
+        become findings, passed ones coverage evidence; the page shows the whole document."""
+        model = self.get_object()
+        if not has_role(request.user, model.team_id, "member"):
+            raise ApplicationError(
+                "assessing needs a member role or a write token", status_code=403
+            )
+        found = self.get_version(model, version)
+        form = AssessUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        d = form.validated_data
+        reference, model_file = d["reference"], d["model_file"]
+        run = assessment_request(
+            version=found,
+            actor=request.user,
+            data=d["data"].read(),
+            data_name=(d["data"].name or "eval")[:255],
+            label=d["label"],
+            prediction=d["prediction"],
+            score=d["score"],
+            sensitive=_columns(d["sensitive"]),
+            reference=reference.read() if reference else None,
+            reference_name=(reference.name or "reference") if reference else "",
+            run_model=d["run_model"],
+            model_file=model_file.read() if model_file else None,
+            model_name=(model_file.name or "model") if model_file else "",
+            features=_columns(d["features"]) or None,
+            categorical=_columns(d["categorical"]),
+            thresholds=d["threshold"],
+            with_robustness=d["robustness"],
+            options={
+                "task": d["task"],
+                "positive_label": d["positive_label"],
+                "decision_threshold": d["decision_threshold"],
+                "min_group_size": d["min_group_size"],
+                "seed": d["seed"],
+            },
+        )
+        run = ScanRun.objects.select_related(*SCAN_RUN_RELATED).get(pk=run.pk)
+        return Response(_assessment_payload(run, request), status=202)
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, pk: str, version: str) -> Response:
+        """This version's assessment runs, newest first (at most 50): status, and for a
+        finished one its verdict and dataset fingerprint."""
+        model = self.get_object()
+        found = self.get_version(model, version)
+        runs = (
+            ScanRun.objects.filter(version=found, scan_type=ASSESSMENT_SCAN_TYPE)
+            .select_related(*SCAN_RUN_RELATED, "assessment")
+            .order_by("-id")[:50]
+        )
+        return Response([_assessment_payload(run, request, with_gate=False) for run in runs])
+
+
+def _assessment_payload(
+    run: ScanRun, request: Request, *, with_gate: bool = True
+) -> dict[str, Any]:
+    from governance.evidence.models import Assessment
+
+    body = scan_run_payload(run, request, with_gate=with_gate)
+    try:
+        record: Assessment | None = run.assessment
+    except Assessment.DoesNotExist:
+        record = None
+    body["assessment"] = None
+    if record is not None and run.version is not None:
+        from scanners.assess.document import verdict
+
+        body["assessment"] = {
+            "origin": record.origin,
+            "mode": record.mode,
+            "assessed_at": record.assessed_at,
+            "artifact_sha256": record.artifact_sha256 or None,
+            "dataset_fingerprint": record.document.get("dataset_fingerprint"),
+            "verdict": verdict(record.document),
+            "page": request.build_absolute_uri(
+                reverse("web:version-assessment", args=[run.model_id, run.version.version])
+            ),
+        }
+    return body

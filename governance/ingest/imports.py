@@ -14,6 +14,7 @@ from governance.evidence.families import tool_family
 from governance.evidence.models import ScanRun
 from governance.evidence.selectors import MODEL_FILE_CATEGORIES
 from governance.evidence.services import (
+    assessment_record,
     check_results_record,
     components_record,
     scan_run_fail,
@@ -157,6 +158,7 @@ def scan_run_import(
             findings_critical_publish(scan_run=scan_run)  # the team's channels, on commit
         passed = check_results_record(scan_run=scan_run, report=report, tool=tool)
         components_record(scan_run=scan_run, subject=subject, report=report)
+        assessment_record(scan_run=scan_run, report=report, now=now)
         scan_run_finish(
             scan_run=scan_run,
             report=report,

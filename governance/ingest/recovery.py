@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance.evidence.models import ScanRun
+from governance.evidence.services import SERVER_ASSESSMENT_PREFIX
 from governance.ingest.artifacts import SERVER_SCAN_PREFIX
 
 MAX_ATTEMPTS = 8
@@ -33,15 +34,18 @@ def _grace(run: ScanRun) -> timedelta:
     return grace
 
 
-def scan_runs_requeue_claim(*, now: datetime | None = None) -> tuple[list[int], list[int]]:
+def scan_runs_requeue_claim(
+    *, now: datetime | None = None
+) -> tuple[list[int], list[int], list[int]]:
     """Claim the stale runs for another attempt (their ``attempts`` and ``enqueued_at`` move
     on in the same transaction, so two sweeps never claim one run). Returns the ids to hand
-    to the import task and to the artifact-scan task; runs past :data:`MAX_ATTEMPTS` are
-    failed instead."""
+    to the import task, to the artifact-scan task and to the assessment task; runs past
+    :data:`MAX_ATTEMPTS` are failed instead."""
     now = now or timezone.now()
     oldest_grace = timedelta(seconds=settings.WARDEN_REQUEUE_AFTER_SECONDS)
     imports: list[int] = []
     scans: list[int] = []
+    assessments: list[int] = []
     with transaction.atomic():
         candidates = (
             ScanRun.objects.select_for_update(skip_locked=True)
@@ -61,6 +65,10 @@ def scan_runs_requeue_claim(*, now: datetime | None = None) -> tuple[list[int], 
                 )
                 continue
             ScanRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1, enqueued_at=now)
-            server_scan = run.report_sha256.startswith(SERVER_SCAN_PREFIX)
-            (scans if server_scan else imports).append(run.pk)
-    return imports, scans
+            if run.report_sha256.startswith(SERVER_SCAN_PREFIX):
+                scans.append(run.pk)
+            elif run.report_sha256.startswith(SERVER_ASSESSMENT_PREFIX):
+                assessments.append(run.pk)
+            else:
+                imports.append(run.pk)
+    return imports, scans, assessments

@@ -14,6 +14,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from governance.ingest.artifacts import artifact_scan_run
+from governance.ingest.assessments import assessment_run
 from governance.ingest.imports import scan_run_import_queued
 from governance.ingest.recovery import scan_runs_requeue_claim
 from governance.lib.queue import enqueue
@@ -45,12 +46,21 @@ def artifact_scan_task(scan_run_id: int) -> str:
     return artifact_scan_run(scan_run_id=scan_run_id).status
 
 
+@shared_task(**_RETRY)
+def assessment_run_task(scan_run_id: int) -> str:
+    """Run a server-side assessment (the model, if any, in the runner's limited subprocess)
+    and import its document."""
+    return assessment_run(scan_run_id=scan_run_id).status
+
+
 @shared_task(acks_late=True)
 def scan_runs_requeue_task() -> list[int]:
     """Beat, every minute: hand runs that no worker finished to a worker again."""
-    imports, artifact_scans = scan_runs_requeue_claim()
+    imports, artifact_scans, assessments = scan_runs_requeue_claim()
     for run_id in imports:
         enqueue(scan_import_task, run_id)
     for run_id in artifact_scans:
         enqueue(artifact_scan_task, run_id)
-    return imports + artifact_scans
+    for run_id in assessments:
+        enqueue(assessment_run_task, run_id)
+    return imports + artifact_scans + assessments

@@ -7,7 +7,9 @@ critical or high finding) and checks, in this order:
 1. thresholds on open findings by category, severity and fix availability;
 2. remediation SLAs: open findings past their due date (fail, per policy), due soon (warn);
 3. required evidence: scans (status done) of this version or of the same artifact digest, by
-   category and tool, recent enough; about to expire: warn;
+   category and tool, recent enough; about to expire: warn. A ``warden_assessment`` rule
+   asks for a Warden assessment of the artifact digest on a recent enough dataset, whose
+   figures meet the rule's conditions;
 4. assessment thresholds: the latest recorded value of each metric, compared with the
    policy's own limit (the tool's pass/fail is overridden);
 
@@ -31,7 +33,7 @@ from typing import Any
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
-from governance.evidence.models import CheckResult, ScanRun, ScanSubject
+from governance.evidence.models import Assessment, CheckResult, ScanRun, ScanSubject
 from governance.evidence.selectors import version_subject_ids
 from governance.findings.models import ACTIVE_STATUSES, Finding, FindingOccurrence, Status
 from governance.inventory.models import MLModel, ModelVersion
@@ -289,6 +291,9 @@ class _Evaluation:
         for rule in rules:
             if self.waived(rule["id"]):
                 continue
+            if "warden_assessment" in rule:
+                self.warden_assessment(rule)
+                continue
             categories = rule.get("categories") or (
                 [rule["category"]] if rule.get("category") else []
             )
@@ -350,6 +355,124 @@ class _Evaluation:
                     f"than {max_age} days on {latest + timedelta(days=max_age):%Y-%m-%d}",
                     upload + " again before then",
                 )
+
+    def warden_assessment(self, rule: dict[str, Any]) -> None:
+        """The newest Warden assessment of the version's artifact digest (any version of the
+        team carrying those bytes): it must exist, be recent enough, and its figures must
+        meet every condition of the rule."""
+        spec, rid = rule["warden_assessment"], rule["id"]
+        version, model = self.version, self.model
+        digest = version.artifact_sha256 if version else ""
+        origin = " computed on the server" if spec["origin"] == "server" else ""
+        where = (
+            f"POST /api/v1/models/{model.pk}/versions/{version.version}/assess/ with the "
+            f"evaluation table, or `warden assess ... --upload --model {model.name} "
+            f"--version {version.version}`"
+            if version
+            else f"POST /api/v1/models/{model.pk}/versions/VERSION/assess/"
+        )
+        if version is not None and not digest:
+            self.add(
+                rid,
+                "fail",
+                f"missing evidence: a Warden assessment of the model artifact is required, but "
+                f"{self.subject} has no artifact digest registered",
+                "register the artifact (warden upload --artifact FILE, or artifact_sha256 on "
+                f"the version), then assess it: {where}",
+            )
+            return
+        qs = Assessment.objects.filter(team_id=model.team_id)
+        qs = qs.filter(artifact_sha256=digest) if version is not None else qs.filter(model=model)
+        if spec["origin"] == "server":
+            qs = qs.filter(origin=Assessment.Origin.SERVER)
+        latest = qs.order_by("-assessed_at", "-id").first()
+        target = f"{self.subject}" + (f" (artifact {digest[:12]}…)" if digest else "")
+        if latest is None:
+            self.add(
+                rid,
+                "fail",
+                f"missing evidence: no Warden assessment{origin} of {target}",
+                f"assess it on your evaluation data: {where}",
+            )
+            return
+        dataset = (latest.document.get("dataset_fingerprint") or {}).get("sha256", "")
+        about = f"the latest Warden assessment of {target} (scan {latest.scan_run_id}" + (
+            f", dataset {dataset[:12]}…)" if dataset else ")"
+        )
+        max_age = rule.get("max_age_days")
+        if max_age is not None:
+            age = self.now - latest.assessed_at
+            left = timedelta(days=max_age) - age
+            if left <= timedelta(0):
+                self.add(
+                    rid,
+                    "fail",
+                    f"evidence too old: {about} measured its dataset {_days(age)} days ago; "
+                    f"the policy accepts {max_age} days",
+                    f"assess it again on current evaluation data: {where}",
+                )
+                return
+            if left <= timedelta(days=self.warn_days):
+                self.add(
+                    rid,
+                    "warn",
+                    f"evidence expires soon: {about} will be older than {max_age} days on "
+                    f"{latest.assessed_at + timedelta(days=max_age):%Y-%m-%d}",
+                    f"assess it again on current evaluation data before then: {where}",
+                )
+        figures = [*latest.document.get("results", []), *latest.document.get("measurements", [])]
+        for condition in spec["metrics"]:
+            self.assessment_condition(rid, condition, figures, about, where)
+
+    def assessment_condition(
+        self,
+        rid: str,
+        condition: dict[str, Any],
+        figures: list[dict[str, Any]],
+        about: str,
+        where: str,
+    ) -> None:
+        metric, op, limit = condition["metric"], condition["comparator"], condition["value"]
+        scoped = "[" in metric
+        found = [
+            f for f in figures
+            if (f["test"] == metric if scoped else f.get("metric", f["test"]) == metric)
+        ]  # fmt: skip
+        if not found:
+            self.add(
+                rid,
+                "fail",
+                f"{about} did not measure {metric}; the policy requires {metric} {op} {limit:g}",
+                "assess with what the figure needs (a score column for roc_auc, sensitive "
+                f"features for fairness, a model file for robustness, a reference table for "
+                f"drift): {where}",
+            )
+            return
+        undefined = [f for f in found if f.get("value") is None]
+        failing = [f for f in found if f.get("value") is not None
+                   and not COMPARE[op](float(f["value"]), limit)]  # fmt: skip
+        if failing:
+            worst = max(failing, key=lambda f: abs(float(f["value"]) - limit))
+            more = f" (and {_plural(len(failing) - 1, 'other figure')})" if len(failing) > 1 else ""
+            self.add(
+                rid,
+                "fail",
+                f"{worst['test']} = {float(worst['value']):g} in {about}{more}; the policy "
+                f"requires {metric} {op} {limit:g}",
+                f"improve the model on this data until {metric} {op} {limit:g} (per-group "
+                f"values on the assessment page), then assess again; or get an approved "
+                f"exception for rule {rid}",
+            )
+        elif undefined:
+            first = undefined[0]
+            self.add(
+                rid,
+                "fail",
+                f"{first['test']} could not be judged in {about}: "
+                f"{first.get('note') or 'undefined on this data'}",
+                f"assess on data where {metric} is defined (enough rows per group, both "
+                f"classes): {where}",
+            )
 
     def assessments(self) -> None:
         rules = self.doc["assessments"]

@@ -27,6 +27,8 @@ CATEGORIES = ("dependency", "model_file", "model_code", "assessment", "runtime",
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 COMPARATORS = (">=", ">", "<=", "<", "==", "!=")
 EVIDENCE_SCOPES = ("version", "artifact")
+#: Who computed a Warden assessment (governance.evidence.models.Assessment.Origin), or any.
+ASSESSMENT_ORIGINS = ("any", "server")
 OVERDUE_MODES = ("fail", "warn", "ignore")
 #: Kinds of runtime events (governance.runtime.models.EVENT_KINDS, which this module cannot
 #: import: runtime sits above policies). A test keeps the two identical.
@@ -204,7 +206,43 @@ SCHEMA: dict[str, Any] = {
                     "must be of it.",
                 },
                 "max_age_days": {"type": "integer", "minimum": 1, "maximum": 3650,
-                                 "description": "Absent: any age."},
+                                 "description": "Absent: any age. With warden_assessment: "
+                                 "the age of the assessment of the dataset."},
+                "warden_assessment": {"$ref": "#/$defs/warden_assessment"},
+            },
+        },
+        "warden_assessment": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "The evidence is a Warden assessment (Warden's own runner: "
+            "POST .../versions/{v}/assess/ or `warden assess --upload`) of the version's "
+            "artifact digest, the newest of that digest, and its figures must meet these "
+            "conditions. Implies scope artifact; category, categories and tools do not apply.",
+            "properties": {
+                "metrics": {
+                    "type": "array",
+                    "maxItems": 50,
+                    "items": {"$ref": "#/$defs/assessment_condition"},
+                    "description": "Every figure of the metric (each sensitive feature and "
+                    "their intersection), or one figure with metric[scope], must hold.",
+                },
+                "origin": {"enum": list(ASSESSMENT_ORIGINS),
+                           "description": "server: only assessments Warden's workers computed "
+                           "(default any: uploaded from CI too)."},
+            },
+        },
+        "assessment_condition": {
+            "type": "object",
+            "required": ["metric", "comparator", "value"],
+            "additionalProperties": False,
+            "properties": {
+                "metric": {"type": "string", "pattern": r"^[a-z_][a-z0-9_]*(\[[^\]]+\])?$",
+                           "maxLength": 200,
+                           "description": "A metric of the runner's catalogue "
+                           "(docs/assessment-runner.md), optionally with [scope]."},
+                "comparator": {"enum": list(COMPARATORS),
+                               "description": "Passing condition: figure <comparator> value."},
+                "value": {"type": "number"},
             },
         },
         "alert": {
@@ -321,6 +359,49 @@ def policy_document_validate(document: Any) -> None:
                 raise ApplicationError(
                     f"invalid policy: evidence[{i}]: give category or categories, not both"
                 )
+            if section == "evidence" and "warden_assessment" in rule:
+                _conditions_check(i, rule["warden_assessment"])
+                clash = sorted({"category", "categories", "tools"} & set(rule))
+                if clash or rule.get("scope", "artifact") != "artifact":
+                    raise ApplicationError(
+                        f"invalid policy: evidence[{i}]: a warden_assessment rule is about "
+                        "the artifact digest and Warden's own runner: drop "
+                        + (", ".join(clash) if clash else "scope: version")
+                    )
+
+
+def _conditions_check(i: int, spec: dict[str, Any]) -> None:
+    """A metric outside the runner's catalogue is a typo: it would never be measured. (A
+    server without the ``assess`` extra has no catalogue to check against; the schema's
+    name pattern still applies, and an unknown metric then fails closed in the gate.)"""
+    import difflib
+
+    from scanners.assess import MissingExtra
+    from scanners.assess.measurement import catalogue
+
+    try:
+        known = catalogue()
+    except MissingExtra:
+        return
+    for j, condition in enumerate(spec.get("metrics", [])):
+        name = condition["metric"].split("[", 1)[0]
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ApplicationError(
+                f"invalid policy: evidence[{i}].warden_assessment.metrics[{j}].metric: "
+                f"{name!r} is not a metric Warden's assessment runner measures{hint}"
+            )
+
+
+def _warden_assessment_normalize(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metrics": [
+            {"metric": c["metric"], "comparator": c["comparator"], "value": c["value"]}
+            for c in spec.get("metrics", [])
+        ],
+        "origin": spec.get("origin", "any"),
+    }
 
 
 def _alert_normalize(rule: dict[str, Any]) -> dict[str, Any]:
@@ -392,8 +473,13 @@ def policy_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
                     else {}
                 ),
                 **({"tools": list(r["tools"])} if "tools" in r else {}),
-                "scope": r.get("scope", "version"),
+                "scope": r.get("scope", "artifact" if "warden_assessment" in r else "version"),
                 **({"max_age_days": r["max_age_days"]} if "max_age_days" in r else {}),
+                **(
+                    {"warden_assessment": _warden_assessment_normalize(r["warden_assessment"])}
+                    if "warden_assessment" in r
+                    else {}
+                ),
             }
             for r in document.get("evidence", [])
         ],

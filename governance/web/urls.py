@@ -12,6 +12,11 @@ urlpatterns = [
     path("models/<int:pk>/edit/", views.model_edit, name="model-edit"),
     path("models/<int:pk>/versions/<str:version>/scan/", views.version_scan, name="version-scan"),
     path(
+        "models/<int:pk>/versions/<str:version>/assessment/",
+        views.version_assessment,
+        name="version-assessment",
+    ),
+    path(
         "models/<int:pk>/versions/<str:version>/retire/",
         views.version_retire_view,
         name="version-retire",

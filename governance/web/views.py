@@ -27,6 +27,7 @@ from governance.inventory.models import ModelVersion, RiskTier, Stage
 from governance.inventory.selectors import model_get_for_user
 from governance.lib.api_errors import ApplicationError
 from governance.lib.streams import csv_lines
+from governance.metrics import assessments as assessment_pages
 from governance.metrics import figures
 from governance.metrics import selectors as metrics
 from governance.metrics.sla import REMEDIATION_WINDOW_DAYS
@@ -149,6 +150,27 @@ def version_scan(request: HttpRequest, pk: int, version: str) -> HttpResponse:
     else:
         messages.success(request, f"Scan #{run.pk} of {found.version} queued.")
     return redirect("web:model", pk=model.pk)
+
+
+def version_assessment(request: HttpRequest, pk: int, version: str) -> HttpResponse:
+    """A version's Warden assessment (the newest, or ``?run=ID``): verdict, judged figures,
+    per-group tables, charts, the dataset's fingerprint and the library versions."""
+    model = model_get_for_user(request.user, pk)
+    found = get_object_or_404(ModelVersion, model=model, version=version)
+    run_id = request.GET.get("run", "")
+    record = assessment_pages.assessment_latest(found, int(run_id) if run_id.isdigit() else None)
+    return render(
+        request,
+        "web/assessment.html",
+        {
+            "model": model,
+            "version": found,
+            "record": record,
+            "page": assessment_pages.assessment_page(record.document) if record else None,
+            "runs": assessment_pages.assessments_of_version(found),
+            "gate": gate_evaluate(model, found),
+        },
+    )
 
 
 @require_POST

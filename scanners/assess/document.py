@@ -15,9 +15,9 @@ from scanners.assess.table import Table
 from scanners.assess.thresholds import Threshold, match
 from scanners.parsers._assessment_common import holds
 from scanners.parsers._schema import validate
-from scanners.parsers.warden_assessment import SCAN_TYPE, SCHEMA, SCHEMA_ID
+from scanners.parsers.warden_assessment import SCAN_TYPE, SCHEMA, SCHEMA_ID, WARDEN_TOOL
 
-TOOL = "warden"
+TOOL = WARDEN_TOOL
 
 
 def build(

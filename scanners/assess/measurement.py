@@ -31,6 +31,23 @@ class MetricInfo:
 METRICS: dict[str, MetricInfo] = {}
 
 
+#: The modules whose functions are the metrics (each registers its own on import).
+METRIC_MODULES = ("datacheck", "performance", "fairness", "robustness", "drift")
+
+
+def catalogue() -> dict[str, MetricInfo]:
+    """Every metric the runner measures, by name. Imports the metric modules (their
+    libraries are the ``assess`` extra: :class:`MissingExtra` without it)."""
+    import importlib
+
+    from scanners.assess._deps import require_core
+
+    require_core()
+    for module in METRIC_MODULES:
+        importlib.import_module(f"scanners.assess.{module}")
+    return METRICS
+
+
 def metric(name: str, category: str) -> Callable[[_F], _F]:
     """Register ``name`` as a metric of ``category``; the function's docstring gives its
     summary (first sentence) and formula (the rest)."""

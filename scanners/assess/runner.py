@@ -234,6 +234,58 @@ def assess_model(
     )
 
 
+def check_inputs(
+    data: Source,
+    *,
+    label: str,
+    prediction: str | None = None,
+    score: str | None = None,
+    sensitive: Sequence[str] = (),
+    features: Sequence[str] | None = None,
+    reference: Source | None = None,
+    thresholds: Iterable[Threshold | str] = (),
+    options: Options | None = None,
+    runs_model: bool = False,
+) -> None:
+    """The checks of :func:`assess_predictions` (or, with ``runs_model``, of
+    :func:`assess_model`) that need no model and no metric: both tables load as CSV or
+    Parquet, the named columns exist, the label has two classes, each sensitive feature two
+    groups, the thresholds name known metrics. Raises the same one-line AssessmentError the
+    run would, so a server can refuse bad input before queueing it."""
+    require_core()
+    opts = options or Options()
+    coerce(thresholds)
+    table = _load(data)
+    if reference is not None:
+        _load(reference)
+    if runs_model:
+        if prediction or score:
+            raise AssessmentError(
+                "a model-based assessment runs the model for the predictions: drop the "
+                "prediction and score columns"
+            )
+        _require(table, label=label, sensitive=sensitive)
+        feats = list(features) if features is not None else [c for c in table.columns
+                                                             if c != label]  # fmt: skip
+        for column in feats:
+            table.require(column, "feature")
+        if label in feats:
+            raise AssessmentError(f"the label {label!r} cannot also be a feature")
+    else:
+        if prediction is None and score is None:
+            raise AssessmentError("give a prediction column, a score column or both")
+        _require(table, label=label, prediction=prediction, score=score, sensitive=sensitive)
+    y_column = table.data.column(label).to_pandas()
+    keep = y_column.notna().to_numpy()
+    if not keep.any():
+        raise AssessmentError(f"{table.name}: no row has a label")
+    y = y_column[keep]
+    if _task(y, opts) != REGRESSION:
+        classes = _Classes([y])
+        _two_classes(label, classes, classes.encode(y))
+    _groupings(table, sensitive, keep, opts)
+
+
 # -- shared steps ----------------------------------------------------------------------------
 
 

@@ -44,6 +44,10 @@ CATEGORY = "assessment"
 DESCRIPTION = "Warden assessment JSON (warden.assessment/v1): fairness, robustness, metrics"
 
 SCHEMA_ID = "warden.assessment/v1"
+#: The ``tool`` of documents written by Warden's own runner (scanners.assess).
+WARDEN_TOOL = "warden"
+#: Where a runner document travels in ``Report.metadata`` to the importer.
+DOCUMENT_KEY = "assessment_document"
 RESULT_CATEGORIES = (
     "fairness", "robustness", "performance", "privacy", "security", "drift", "data",
 )  # fmt: skip
@@ -241,6 +245,11 @@ def parse(doc: Document) -> Report:
         report.metadata["metadata"] = trim(data["metadata"], limit=2000)
     report.warnings.extend(f"{tool}: {w}" for w in data.get("warnings", []))
     report.artifact_sha256 = data.get("artifact_sha256", "")  # the model file that was run
+    if tool == WARDEN_TOOL and "dataset_fingerprint" in data:
+        # Warden's own runner: the importer keeps the whole document (per-group tables,
+        # curves, drift per feature) for the assessment page and the gate; it leaves the
+        # report's metadata before that is stored.
+        report.metadata[DOCUMENT_KEY] = data
     # What was assessed: the evaluation dataset, when the document names it.
     report.target = str(data.get("dataset") or "")[:500]
     seen: dict[tuple[str, str], int] = {}

@@ -121,3 +121,43 @@ def test_the_policy_refuses_inline_script_and_style(
     assert "script-src-elem" in directives
     assert "style-src-elem" in directives
     assert any("Content Security Policy" in e for e in errors)
+
+
+def test_the_assessment_page_draws_its_charts_under_the_policy(
+    live_server: Any, browser_page: tuple[Any, list[str]], member: Any, team_alpha: Any
+) -> None:
+    """The assessment page's Plotly charts (per-group bars with the threshold line, ROC,
+    calibration, drift) are drawn from JSON blocks by static/js/charts.js: no violation."""
+    from governance.ingest.services import report_submit
+    from governance.inventory.models import MLModel, ModelVersion
+    from scanners.assess import assess_predictions, to_json
+    from tests.assess import builders
+
+    model = MLModel.objects.create(team=team_alpha, name="credit")
+    ModelVersion.objects.create(model=model, version="1.0", artifact_sha256="ab" * 32)
+    frame = builders.disparity_table(3000)
+    doc = assess_predictions(
+        frame.to_csv(index=False).encode(),
+        label="y", prediction="yhat", score="p", sensitive=["sex", "age_band"],
+        reference=builders.disparity_table(3000, seed=4).to_csv(index=False).encode(),
+        thresholds=["demographic_parity_difference<=0.1"],
+    )  # fmt: skip
+    report_submit(team=team_alpha, model_name="credit", data=to_json(doc), version="1.0")
+    page, errors = browser_page
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", member.username)
+    page.fill("input[name=password]", "pw-" + member.username)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+    violations = _visit(
+        page,
+        f"{base}/models/{model.pk}/versions/1.0/assessment/",
+        "[data-figure=fig-drift] .main-svg",
+    )
+
+    assert violations == []
+    assert errors == []
+    for figure in ("fig-group-0", "fig-roc", "fig-calibration", "fig-drift"):
+        assert page.locator(f"[data-figure={figure}] .main-svg").count() >= 1, figure
