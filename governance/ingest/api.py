@@ -434,10 +434,46 @@ class AssessUploadSerializer(serializers.Serializer):
     seed = serializers.IntegerField(required=False, default=0, min_value=0)
 
 
+class _ColumnSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+
+
+class DatasetFingerprintSerializer(serializers.Serializer):
+    """What an assessment ran on (documentation only)."""
+
+    name = serializers.CharField()
+    format = serializers.CharField(help_text="csv or parquet")
+    sha256 = serializers.CharField(help_text="of the file as uploaded: sha256sum eval.csv")
+    bytes = serializers.IntegerField()
+    rows = serializers.IntegerField()
+    columns = _ColumnSerializer(many=True)
+
+
+class AssessmentSummarySerializer(serializers.Serializer):
+    origin = serializers.ChoiceField(["server", "client"])
+    mode = serializers.CharField(help_text="predictions, or model (the model was run)")
+    assessed_at = serializers.DateTimeField()
+    artifact_sha256 = serializers.CharField(allow_null=True)
+    dataset_fingerprint = DatasetFingerprintSerializer()
+    verdict = serializers.CharField()
+    page = serializers.URLField(help_text="the version's assessment page")
+
+
+class AssessRunSerializer(ScanRunSerializer):
+    """A scan run of an assessment (documentation only): ``assessment`` is null until the
+    run is done."""
+
+    assessment = AssessmentSummarySerializer(allow_null=True)
+
+
 class VersionAssessApi(ModelScopedAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": AssessUploadSerializer}, responses={202: dict})
+    @extend_schema(
+        request={"multipart/form-data": AssessUploadSerializer},
+        responses={202: AssessRunSerializer},
+    )
     def post(self, request: Request, pk: str, version: str) -> Response:
         """Assess this version on the uploaded table in a worker (Warden's runner: the
         options of ``warden assess``); poll the returned run like an upload. Failed figures
@@ -481,7 +517,7 @@ class VersionAssessApi(ModelScopedAPIView):
         run = ScanRun.objects.select_related(*SCAN_RUN_RELATED).get(pk=run.pk)
         return Response(_assessment_payload(run, request), status=202)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: AssessRunSerializer(many=True)})
     def get(self, request: Request, pk: str, version: str) -> Response:
         """This version's assessment runs, newest first (at most 50): status, and for a
         finished one its verdict and dataset fingerprint."""
