@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -13,6 +13,11 @@ logger = logging.getLogger(__name__)
 STALE_SHARE = 0.1
 #: ... and by at least this many rows (small tables plan well whatever their statistics).
 STALE_MIN_ROWS = 1000
+#: The sample of that refresh (300 rows per unit): what fixes the plan is the row count and
+#: the spread of the keys, which a small sample gives; PostgreSQL's default (100) costs six
+#: times as long (0.34 s against 0.06 s at 200,000 findings), paid inside an upload.
+#: autovacuum's next ANALYZE samples at the default again.
+SAMPLE_TARGET = 20
 
 
 def statistics_refresh_if_stale(grown: dict[str, tuple[int, tuple[str, ...]]]) -> list[str]:
@@ -33,7 +38,8 @@ def statistics_refresh_if_stale(grown: dict[str, tuple[int, tuple[str, ...]]]) -
         return []
     stale: list[str] = []
     try:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL default_statistics_target = {int(SAMPLE_TARGET)}")
             cursor.execute(
                 "SELECT relname, reltuples FROM pg_class"
                 " WHERE relname = ANY(%s) AND relkind IN ('r', 'p')",
