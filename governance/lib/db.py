@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ def statistics_refresh_if_stale(grown: dict[str, tuple[int, tuple[str, ...]]]) -
         return []
     stale: list[str] = []
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL default_statistics_target = {int(SAMPLE_TARGET)}")
+        with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT relname, reltuples FROM pg_class"
                 " WHERE relname = ANY(%s) AND relkind IN ('r', 'p')",
@@ -51,7 +50,13 @@ def statistics_refresh_if_stale(grown: dict[str, tuple[int, tuple[str, ...]]]) -
                 if table in counted and rows > STALE_SHARE * counted[table]:
                     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
                     table_sql = connection.ops.quote_name(table)
-                    cursor.execute(f"ANALYZE {table_sql} ({quoted})")
+                    # Session-level, reset at once: no transaction is held open around
+                    # ANALYZE (a test's TRUNCATE, a migration would wait on it).
+                    cursor.execute(f"SET default_statistics_target = {int(SAMPLE_TARGET)}")
+                    try:
+                        cursor.execute(f"ANALYZE {table_sql} ({quoted})")
+                    finally:
+                        cursor.execute("RESET default_statistics_target")
                     stale.append(table)
     except DatabaseError:  # statistics are an optimization: never fail the import for them
         logger.warning("could not refresh planner statistics of %s", tables, exc_info=True)
