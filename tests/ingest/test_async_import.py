@@ -136,6 +136,16 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in out.stdout.split()]
 
 
+def _other_backends() -> int:
+    """Sessions on this test database other than ours (a worker's, still open)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
 def _wait(predicate: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -180,10 +190,11 @@ def test_a_real_worker_imports_and_survives_being_killed_mid_import(
         assert not FindingEvent.objects.exists()
         assert not ReportUpload.objects.exists()
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        # SIGKILL, not a warm shutdown: a redelivered copy of the message must not go on
+        # importing after this test, into the next test's tables (the flush would not see it).
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=20)
+        _wait(lambda: not _other_backends(), 30, "the worker's connections to close")
+        redis.Redis.from_url(REDIS_URL).flushdb()
         app.conf.update(task_always_eager=True, broker_url=None)
         _reset_producers(app)
