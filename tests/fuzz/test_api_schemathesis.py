@@ -25,6 +25,21 @@ def _documented_types(path: str, method: str, status: int) -> set[str]:
 
 
 @pytest.fixture
+def in_test_transaction() -> Any:
+    """Calls go straight to the WSGI application, whose request signals would close the
+    database connection and with it the test's transaction (its writes would then commit
+    into the next tests' tables): keep the connection open, as Django's test client does."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def fuzz_token(make_token: Any, team_alpha: Any, upload: Any) -> str:
     from tests.reportgen import trivy_report
 
@@ -36,7 +51,9 @@ def fuzz_token(make_token: Any, team_alpha: Any, upload: Any) -> str:
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @pytest.mark.django_db
-def test_no_server_errors_and_json_answers(case: Any, fuzz_token: str) -> None:
+def test_no_server_errors_and_json_answers(
+    case: Any, fuzz_token: str, in_test_transaction: None
+) -> None:
     case.headers = {**(case.headers or {}), "Authorization": f"Bearer {fuzz_token}"}
     response = case.call(app=application, base_url="http://testserver")
     case.validate_response(response, checks=[st_checks.not_a_server_error])
