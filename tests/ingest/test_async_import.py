@@ -129,6 +129,11 @@ def _reset_producers(app: Any) -> None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps producer pools per connection in a registry of its own: a later test with
+    # the same broker URL would get the pool closed above ("Acquire on closed pool").
+    from kombu import pools
+
+    pools.reset()
 
 
 def _children(pid: int) -> list[int]:

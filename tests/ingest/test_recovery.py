@@ -124,6 +124,9 @@ def _reset_producers(app: Any) -> None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    from kombu import pools  # its own registry of producer pools (see test_async_import)
+
+    pools.reset()
 
 
 def _run(run_id: int) -> ScanRun:
