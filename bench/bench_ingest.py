@@ -159,8 +159,6 @@ def _floor(report: bytes, runs: int) -> tuple[float, float, float]:
         parsed = scanners.parse(report, filename="t.json")
         parse.append(time.perf_counter() - t0)
     findings = parsed.findings
-    columns = ("fingerprint", "title", "severity", "vuln_id", "package", "package_version",
-               "fixed_version", "description", "cvss_score", "references")  # fmt: skip
     values = [
         (hashlib.sha256(f.fingerprint.encode()).hexdigest(), f.title, f.severity, f.vuln_id,
          f.package, f.package_version, f.fixed_version, f.description, f.cvss_score,
@@ -184,7 +182,6 @@ def _floor(report: bytes, runs: int) -> tuple[float, float, float]:
                 "DO UPDATE SET title = EXCLUDED.title"
             )
             copy.append(time.perf_counter() - t0)
-    del columns
 
     def app(environ: dict[str, object], start_response: object) -> list[bytes]:
         stream = environ["wsgi.input"]
